@@ -1,0 +1,3 @@
+//! hookmap: an inbound-webhook mapping engine.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
