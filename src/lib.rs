@@ -1,3 +1,11 @@
 //! hookmap: an inbound-webhook mapping engine.
+//!
+//! A request body of a shape we do not control is mapped by a [`mapping::Program`]
+//! into the fixed target [`schema`]. [`sample`] lists what a sample body offers to map.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+
+pub mod document;
+pub mod field_path;
+pub mod mapping;
+pub mod schema;

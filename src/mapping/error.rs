@@ -1,0 +1,202 @@
+//! Errors of compiling and of running a mapping, each with the mapping field it is in.
+
+use std::fmt;
+
+use crate::document::JsonError;
+use crate::schema::{Found, SchemaError};
+
+use super::path::PathError;
+use super::template::TemplateError;
+
+/// One reason a mapping does not compile, at one field of the mapping.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CompileError {
+    /// The mapping field: `payload.detail.firstName`; empty for the whole document.
+    pub field: String,
+    /// What is wrong there.
+    pub kind: CompileErrorKind,
+}
+
+/// What is wrong at a [`CompileError`]'s field.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CompileErrorKind {
+    /// The mapping text is not JSON.
+    Json(JsonError),
+    /// An object was expected.
+    NotAnObject {
+        /// A description of what was found.
+        found: Found,
+    },
+    /// A key that has no meaning here.
+    UnknownKey {
+        /// The keys allowed here.
+        allowed: &'static [&'static str],
+        /// The allowed key closest to the one written, when one is close.
+        suggestion: Option<&'static str>,
+    },
+    /// A required key is absent.
+    Missing,
+    /// `usersById` lists no LEAF.
+    NoLeaves,
+    /// A `detail` key that is the empty string.
+    EmptyKey,
+    /// A value that is not one of the LEAF forms.
+    NotALeaf {
+        /// A description of what was found.
+        found: Found,
+    },
+    /// An object LEAF whose keys are not one of the LEAF forms.
+    BadLeafObject {
+        /// The keys written.
+        keys: Vec<String>,
+    },
+    /// A `path` LEAF whose value is not a string starting with `$`.
+    PathNotAString {
+        /// A description of what was found.
+        found: Found,
+    },
+    /// A `template` LEAF whose value is not a string.
+    TemplateNotAString {
+        /// A description of what was found.
+        found: Found,
+    },
+    /// An invalid JSONPath.
+    Path(PathError),
+    /// An invalid template.
+    Template(TemplateError),
+}
+
+impl fmt::Display for CompileError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if !self.field.is_empty() {
+            write!(f, "{}: ", self.field)?;
+        }
+        match &self.kind {
+            CompileErrorKind::Json(error) => write!(f, "{error}"),
+            CompileErrorKind::NotAnObject { found } => write!(f, "expected an object, found {found}"),
+            CompileErrorKind::UnknownKey { allowed, suggestion } => {
+                write!(f, "unknown key; expected one of {}", allowed.join(", "))?;
+                match suggestion {
+                    Some(s) => write!(f, " (did you mean {s}?)"),
+                    None => Ok(()),
+                }
+            }
+            CompileErrorKind::Missing => f.write_str("missing"),
+            CompileErrorKind::NoLeaves => f.write_str("expected a LEAF or a non-empty array of LEAFs"),
+            CompileErrorKind::EmptyKey => f.write_str("expected a non-empty key"),
+            CompileErrorKind::NotALeaf { found } => write!(
+                f,
+                "expected a LEAF (a \"$...\" JSONPath, a constant, or an object with const, path or template), found {found}{}",
+                if found.to_string() == "array" { "; write a constant array as {\"const\": [...]}" } else { "" }
+            ),
+            CompileErrorKind::BadLeafObject { keys } => write!(
+                f,
+                "expected a LEAF object {{\"const\": ANY}}, {{\"path\": \"$...\", \"default\": ANY}} or {{\"template\": \"...\"}}, found keys {}",
+                keys.join(", ")
+            ),
+            CompileErrorKind::PathNotAString { found } => {
+                write!(f, "path: expected a JSONPath string starting with $, found {found}")
+            }
+            CompileErrorKind::TemplateNotAString { found } => write!(f, "template: expected a string, found {found}"),
+            CompileErrorKind::Path(error) => write!(f, "{error}"),
+            CompileErrorKind::Template(error) => write!(f, "{error}"),
+        }
+    }
+}
+
+impl std::error::Error for CompileError {}
+
+/// Every reason a mapping does not compile.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CompileErrors(pub Vec<CompileError>);
+
+/// Every reason one input could not be mapped.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MapErrors(pub Vec<MapError>);
+
+macro_rules! display_lines {
+    ($type:ty) => {
+        impl fmt::Display for $type {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                for (i, error) in self.0.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str("\n")?;
+                    }
+                    write!(f, "{error}")?;
+                }
+                Ok(())
+            }
+        }
+
+        impl std::error::Error for $type {}
+    };
+}
+
+display_lines!(CompileErrors);
+display_lines!(MapErrors);
+
+/// A LEAF of `usersById` that contributed no id.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EmptyLeaf {
+    /// The LEAF: its JSONPath, or `a constant`.
+    pub leaf: String,
+    /// It selected an empty array (rather than nothing).
+    pub empty_array: bool,
+}
+
+/// One reason an input could not be mapped.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MapError {
+    /// No LEAF of `usersById` gave an id.
+    NoUserIds {
+        /// The mapping field (`payload.target.usersById`).
+        field: String,
+        /// Each LEAF and why it gave nothing.
+        leaves: Vec<EmptyLeaf>,
+    },
+    /// A JSONPath failed while it ran.
+    Query {
+        /// The mapping field.
+        field: String,
+        /// The JSONPath.
+        path: String,
+        /// The evaluator's message.
+        message: String,
+    },
+    /// The mapped result breaks the target schema.
+    Schema(SchemaError),
+}
+
+impl MapError {
+    /// The mapping field (or result path) the error is about.
+    pub fn field(&self) -> &str {
+        match self {
+            MapError::NoUserIds { field, .. } | MapError::Query { field, .. } => field,
+            MapError::Schema(error) => &error.path,
+        }
+    }
+}
+
+impl fmt::Display for MapError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MapError::NoUserIds { field, leaves } => {
+                write!(f, "{field}: no user ids: ")?;
+                let nothing: Vec<&str> = leaves.iter().filter(|l| !l.empty_array).map(|l| l.leaf.as_str()).collect();
+                let empty: Vec<&str> = leaves.iter().filter(|l| l.empty_array).map(|l| l.leaf.as_str()).collect();
+                if !nothing.is_empty() {
+                    write!(f, "{} selected nothing", nothing.join(", "))?;
+                }
+                if !empty.is_empty() {
+                    let separator = if nothing.is_empty() { "" } else { "; " };
+                    write!(f, "{separator}{} selected an empty array", empty.join(", "))?;
+                }
+                Ok(())
+            }
+            MapError::Query { field, path, message } => write!(f, "{field}: JSONPath {path} failed: {message}"),
+            MapError::Schema(error) => write!(f, "{error}"),
+        }
+    }
+}
+
+impl std::error::Error for MapError {}

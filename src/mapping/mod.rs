@@ -1,0 +1,120 @@
+//! Mappings: what an author writes ([`Mapping`]), compiled once ([`compile`]) into a
+//! [`Program`] that maps many request bodies into the target schema ([`Program::run`]).
+//!
+//! Both kinds of mapping compile to the same tree of [`node`]s, so the server, the
+//! preview and the CLI run every mapping the same way, and the cache
+//! ([`cache::ProgramCache`]) holds compiled programs so that no path is parsed per
+//! request.
+
+pub mod cache;
+mod error;
+mod node;
+pub mod path;
+pub mod structured;
+pub mod template;
+
+use serde_json::Value;
+
+pub use error::{CompileError, CompileErrorKind, CompileErrors, EmptyLeaf, MapError, MapErrors};
+use node::{Field, Node};
+
+/// What a mapping author writes.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Mapping {
+    /// A structured mapping: the JSON text of a document mirroring the target schema,
+    /// whose leaves are JSONPaths, constants and templates (see [`structured`]).
+    Structured(String),
+}
+
+impl Mapping {
+    /// A short name of the mapping's kind, part of the cache key.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Mapping::Structured(_) => "structured",
+        }
+    }
+
+    /// The mapping's source text.
+    pub fn source(&self) -> &str {
+        match self {
+            Mapping::Structured(source) => source,
+        }
+    }
+}
+
+/// The request a mapping runs on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Input {
+    /// The parsed request body.
+    pub body: Value,
+}
+
+impl Input {
+    /// An input made of a body alone.
+    pub fn from_body(body: Value) -> Input {
+        Input { body }
+    }
+}
+
+/// A compiled mapping: cheap to run, shared between threads as `Arc<Program>`.
+#[derive(Debug)]
+pub struct Program {
+    root: Node,
+    reads: Vec<String>,
+}
+
+/// Compiles what an author wrote into a [`Program`], reporting every error with the
+/// mapping field it is in.
+pub fn compile(mapping: &Mapping) -> Result<Program, CompileErrors> {
+    match mapping {
+        Mapping::Structured(source) => structured::compile(source),
+    }
+}
+
+impl Program {
+    fn new(root: Node) -> Program {
+        let mut reads = Vec::new();
+        root.collect_paths(&mut reads);
+        Program { root, reads }
+    }
+
+    /// The JSONPaths this program reads, each once, in mapping order.
+    pub fn reads(&self) -> &[String] {
+        &self.reads
+    }
+
+    /// Maps `input` into the target schema and validates the result: the mapped
+    /// document, or every error found (mapping errors first, then schema errors).
+    pub fn run(&self, input: &Input) -> Result<Value, MapErrors> {
+        let mut errors = Vec::new();
+        let mapped = self.root.eval(&input.body, &Field::ROOT, &mut errors);
+        let mapped = mapped.unwrap_or(Value::Null);
+        match crate::schema::validate(mapped) {
+            Ok(valid) if errors.is_empty() => Ok(valid),
+            Ok(_) => Err(MapErrors(errors)),
+            Err(schema_errors) => {
+                // A field the mapping could not fill is reported once, by the mapping error.
+                let reported: Vec<String> = errors.iter().map(|e| e.field().to_owned()).collect();
+                errors.extend(
+                    schema_errors
+                        .0
+                        .into_iter()
+                        .filter(|e| !reported.contains(&e.path))
+                        .map(MapError::Schema),
+                );
+                Err(MapErrors(errors))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn programs_are_shareable_between_threads() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<Program>();
+    }
+}
