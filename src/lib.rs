@@ -8,4 +8,5 @@
 pub mod document;
 pub mod field_path;
 pub mod mapping;
+pub mod sample;
 pub mod schema;

@@ -1,0 +1,4 @@
+//! hookmap's integration tests: one binary, one module per area, each driving the
+//! public interfaces (library API and the `hookmap` CLI).
+
+mod jsonpath_cts;
