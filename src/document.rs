@@ -44,12 +44,16 @@ impl std::error::Error for JsonError {}
 
 /// Parses `bytes` as one JSON document (a leading UTF-8 byte-order mark is skipped).
 pub fn parse(bytes: &[u8]) -> Result<Value, JsonError> {
+    serde_json::from_str(text(bytes)?).map_err(|e| syntax_error(&e))
+}
+
+/// `bytes` as UTF-8 text, a leading byte-order mark skipped.
+pub fn text(bytes: &[u8]) -> Result<&str, JsonError> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    let text = std::str::from_utf8(bytes).map_err(|e| {
+    std::str::from_utf8(bytes).map_err(|e| {
         let (line, column) = line_column(&bytes[..e.valid_up_to()]);
         JsonError::NotUtf8 { line, column }
-    })?;
-    serde_json::from_str(text).map_err(|e| syntax_error(&e))
+    })
 }
 
 /// Converts a serde_json error into a [`JsonError::Syntax`].
@@ -57,7 +61,8 @@ pub fn syntax_error(error: &serde_json::Error) -> JsonError {
     let text = error.to_string();
     let suffix = format!(" at line {} column {}", error.line(), error.column());
     let message = text.strip_suffix(&suffix).unwrap_or(&text).to_owned();
-    JsonError::Syntax { line: error.line(), column: error.column(), message }
+    // serde_json reports column 0 at the very end of a line; say 1.
+    JsonError::Syntax { line: error.line(), column: error.column().max(1), message }
 }
 
 /// The 1-based line and column just after the valid UTF-8 prefix `before`.

@@ -272,10 +272,7 @@ fn validate_target(target: Option<Value>, errors: &mut Vec<SchemaError>) -> Valu
         errors.push(SchemaError { path: PATH.to_owned(), kind: SchemaErrorKind::NoUserIds });
     }
     if ids.len() > MAX_USER_IDS {
-        errors.push(SchemaError {
-            path: PATH.to_owned(),
-            kind: SchemaErrorKind::TooManyUserIds { count: ids.len() },
-        });
+        errors.push(SchemaError { path: PATH.to_owned(), kind: SchemaErrorKind::TooManyUserIds { count: ids.len() } });
     }
     for (i, id) in ids.iter().enumerate() {
         if !matches!(id, Value::String(s) if !s.is_empty()) {

@@ -38,7 +38,11 @@ pub struct CacheStats {
 impl ProgramCache {
     /// A cache holding at most `capacity` programs; the least recently used goes first.
     pub fn new(capacity: NonZeroUsize) -> ProgramCache {
-        ProgramCache { entries: Mutex::new(LruCache::new(capacity)), hits: AtomicU64::new(0), misses: AtomicU64::new(0) }
+        ProgramCache {
+            entries: Mutex::new(LruCache::new(capacity)),
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
+        }
     }
 
     fn key(mapping: &Mapping) -> Key {

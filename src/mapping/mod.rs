@@ -95,13 +95,8 @@ impl Program {
             Err(schema_errors) => {
                 // A field the mapping could not fill is reported once, by the mapping error.
                 let reported: Vec<String> = errors.iter().map(|e| e.field().to_owned()).collect();
-                errors.extend(
-                    schema_errors
-                        .0
-                        .into_iter()
-                        .filter(|e| !reported.contains(&e.path))
-                        .map(MapError::Schema),
-                );
+                errors
+                    .extend(schema_errors.0.into_iter().filter(|e| !reported.contains(&e.path)).map(MapError::Schema));
                 Err(MapErrors(errors))
             }
         }

@@ -103,7 +103,8 @@ fn path_error(error: jsonpath_rust::parser::errors::JsonPathError) -> PathError 
                 pest::error::LineColLocation::Pos((_, column)) => column,
                 pest::error::LineColLocation::Span((_, column), _) => column,
             };
-            let message = pest_error.renamed_rules(|rule| rule_name(&format!("{rule:?}"))).variant.message().into_owned();
+            let message =
+                pest_error.renamed_rules(|rule| rule_name(&format!("{rule:?}"))).variant.message().into_owned();
             PathError { column: Some(column), message }
         }
         other => PathError { column: None, message: other.to_string() },
@@ -150,8 +151,7 @@ fn direct_steps(source: &str) -> Option<Vec<Step>> {
 fn bracket_step(inner: &str) -> Option<Step> {
     for quote in ['\'', '"'] {
         if let Some(name) = inner.strip_prefix(quote).and_then(|s| s.strip_suffix(quote)) {
-            let plain = !name.is_empty()
-                && name.chars().all(|c| c != quote && c != '\\' && c >= ' ' && c != '\u{7f}');
+            let plain = !name.is_empty() && name.chars().all(|c| c != quote && c != '\\' && c >= ' ' && c != '\u{7f}');
             return plain.then(|| Step::Member(name.to_owned()));
         }
     }
@@ -200,7 +200,8 @@ mod tests {
         ] {
             assert_eq!(Value::Array(select(path, &doc)), expected, "{path}");
             let general = parse_json_path(path).unwrap();
-            let nodes: Vec<Value> = js_path_process(&general, &doc).unwrap().into_iter().map(|n| n.val.clone()).collect();
+            let nodes: Vec<Value> =
+                js_path_process(&general, &doc).unwrap().into_iter().map(|n| n.val.clone()).collect();
             assert_eq!(Value::Array(nodes), expected, "general {path}");
         }
     }

@@ -15,11 +15,11 @@
 
 use serde_json::{Map, Value};
 
+use super::Program;
 use super::error::{CompileError, CompileErrorKind, CompileErrors};
 use super::node::Node;
 use super::path::CompiledPath;
 use super::template::Template;
-use super::Program;
 use crate::field_path;
 use crate::schema::{Found, PAYLOAD_KEYS};
 
@@ -34,11 +34,7 @@ pub fn compile(source: &str) -> Result<Program, CompileErrors> {
 pub fn compile_document(document: &Value) -> Result<Program, CompileErrors> {
     let mut compiler = Compiler { errors: Vec::new() };
     let root = compiler.root(document);
-    if compiler.errors.is_empty() {
-        Ok(Program::new(root))
-    } else {
-        Err(CompileErrors(compiler.errors))
-    }
+    if compiler.errors.is_empty() { Ok(Program::new(root)) } else { Err(CompileErrors(compiler.errors)) }
 }
 
 struct Compiler {
@@ -51,13 +47,21 @@ impl Compiler {
     }
 
     /// The object at `field`, with unknown keys reported; `None` when it is not an object.
-    fn object<'v>(&mut self, value: &'v Value, field: &str, allowed: &'static [&'static str]) -> Option<&'v Map<String, Value>> {
+    fn object<'v>(
+        &mut self,
+        value: &'v Value,
+        field: &str,
+        allowed: &'static [&'static str],
+    ) -> Option<&'v Map<String, Value>> {
         let Value::Object(map) = value else {
             self.error(field, CompileErrorKind::NotAnObject { found: Found::of(value) });
             return None;
         };
         for key in map.keys().filter(|k| !allowed.contains(&k.as_str())) {
-            self.error(&field_path::member(field, key), CompileErrorKind::UnknownKey { allowed, suggestion: closest(key, allowed) });
+            self.error(
+                &field_path::member(field, key),
+                CompileErrorKind::UnknownKey { allowed, suggestion: closest(key, allowed) },
+            );
         }
         Some(map)
     }
@@ -185,7 +189,10 @@ impl Compiler {
                 }
             }
             _ => {
-                self.error(field, CompileErrorKind::BadLeafObject { keys: keys.iter().map(|k| (*k).to_owned()).collect() });
+                self.error(
+                    field,
+                    CompileErrorKind::BadLeafObject { keys: keys.iter().map(|k| (*k).to_owned()).collect() },
+                );
                 Node::Const(Value::Null)
             }
         }
@@ -223,7 +230,8 @@ mod tests {
     use serde_json::json;
 
     fn run(mapping: Value, body: Value) -> Result<Value, Vec<String>> {
-        let program = compile_document(&mapping).map_err(|e| e.0.iter().map(ToString::to_string).collect::<Vec<_>>())?;
+        let program =
+            compile_document(&mapping).map_err(|e| e.0.iter().map(ToString::to_string).collect::<Vec<_>>())?;
         program.run(&Input::from_body(body)).map_err(|e| e.0.iter().map(ToString::to_string).collect())
     }
 
@@ -321,9 +329,15 @@ mod tests {
 
     #[test]
     fn the_document_must_have_payload_and_user_ids() {
-        assert_eq!(compile_errors(json!({"paylod": {}})), ["paylod: unknown key; expected one of payload (did you mean payload?)", "payload: missing"]);
+        assert_eq!(
+            compile_errors(json!({"paylod": {}})),
+            ["paylod: unknown key; expected one of payload (did you mean payload?)", "payload: missing"]
+        );
         assert_eq!(compile_errors(json!({"payload": {"detail": {}}})), ["payload.target.usersById: missing"]);
-        assert_eq!(compile_errors(json!({"payload": {"target": {"usersById": []}}})), ["payload.target.usersById: expected a LEAF or a non-empty array of LEAFs"]);
+        assert_eq!(
+            compile_errors(json!({"payload": {"target": {"usersById": []}}})),
+            ["payload.target.usersById: expected a LEAF or a non-empty array of LEAFs"]
+        );
         assert_eq!(compile_errors(json!([])), ["expected an object, found array"]);
     }
 

@@ -1,4 +1,6 @@
 //! hookmap's integration tests: one binary, one module per area, each driving the
 //! public interfaces (library API and the `hookmap` CLI).
 
+mod cli;
+mod golden;
 mod jsonpath_cts;

@@ -1,0 +1,98 @@
+//! Reading the CLI's input files (or standard input, named `-`) and its mapping files,
+//! with errors that name the file and the place in it.
+
+use std::fmt;
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use hookmap::document::JsonError;
+use hookmap::mapping::{CompileErrors, Mapping};
+use serde_json::Value;
+
+/// Why a command could not do its work.
+#[derive(Debug)]
+pub enum CliError {
+    /// A file could not be read.
+    Read { path: PathBuf, source: io::Error },
+    /// A file is not a JSON document.
+    Json { path: PathBuf, error: JsonError },
+    /// A mapping file's name does not say its kind.
+    MappingKind { path: PathBuf },
+    /// A mapping does not compile.
+    Compile { path: PathBuf, errors: CompileErrors },
+    /// Some other bad input, already described.
+    Input(String),
+    /// Output could not be written.
+    Write(io::Error),
+}
+
+impl CliError {
+    /// The exit code for this error: 2 for bad input.
+    pub fn exit_code(&self) -> ExitCode {
+        ExitCode::from(2)
+    }
+}
+
+impl fmt::Display for CliError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CliError::Read { path, source } => write!(f, "{}: cannot read: {source}", name(path)),
+            CliError::Json { path, error } => write!(f, "{}:{error}", name(path)),
+            CliError::MappingKind { path } => {
+                write!(f, "{}: a mapping file must end in .json (structured mapping)", name(path))
+            }
+            CliError::Compile { path, errors } => {
+                for (i, error) in errors.0.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str("\nerror: ")?;
+                    }
+                    write!(f, "{}: {error}", name(path))?;
+                }
+                Ok(())
+            }
+            CliError::Input(message) => f.write_str(message),
+            CliError::Write(error) => write!(f, "cannot write output: {error}"),
+        }
+    }
+}
+
+/// How a path is shown: `-` as `<stdin>`.
+pub fn name(path: &Path) -> String {
+    if path == Path::new("-") { "<stdin>".to_owned() } else { path.display().to_string() }
+}
+
+/// The bytes of `path`, or of standard input when it is `-`.
+pub fn read(path: &Path) -> Result<Vec<u8>, CliError> {
+    let mut bytes = Vec::new();
+    let result = if path == Path::new("-") {
+        io::stdin().lock().read_to_end(&mut bytes).map(|_| ())
+    } else {
+        std::fs::read(path).map(|b| bytes = b)
+    };
+    result.map_err(|source| CliError::Read { path: path.to_owned(), source })?;
+    Ok(bytes)
+}
+
+/// The JSON document in `path`.
+pub fn read_json(path: &Path) -> Result<Value, CliError> {
+    hookmap::document::parse(&read(path)?).map_err(|error| CliError::Json { path: path.to_owned(), error })
+}
+
+/// The mapping in `path`, its kind taken from the file name's extension.
+pub fn read_mapping(path: &Path) -> Result<Mapping, CliError> {
+    let bytes = read(path)?;
+    let text = hookmap::document::text(&bytes).map_err(|error| CliError::Json { path: path.to_owned(), error })?;
+    match path.extension().and_then(|e| e.to_str()) {
+        Some("json") => Ok(Mapping::Structured(text.to_owned())),
+        _ => Err(CliError::MappingKind { path: path.to_owned() }),
+    }
+}
+
+/// Writes `value` as JSON and a newline, pretty or compact.
+pub fn write_json(out: &mut impl Write, value: &Value, pretty: bool) -> Result<(), CliError> {
+    let written =
+        if pretty { serde_json::to_writer_pretty(&mut *out, value) } else { serde_json::to_writer(&mut *out, value) };
+    written.map_err(|e| CliError::Write(e.into()))?;
+    out.write_all(b"\n").map_err(CliError::Write)
+}

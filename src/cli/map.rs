@@ -1,0 +1,140 @@
+//! `hookmap map`: map a sample body, or an NDJSON stream of bodies.
+
+use std::io::{self, BufRead, BufReader, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use hookmap::mapping::{Input, MapErrors, Program, compile};
+use serde_json::json;
+
+use super::input::{self, CliError};
+
+/// Arguments of `hookmap map`.
+#[derive(clap::Args)]
+pub struct MapArgs {
+    /// The mapping file (`.json`: a structured mapping).
+    #[arg(long, value_name = "FILE")]
+    mapping: PathBuf,
+    /// One sample body to map; prints the mapped JSON, or every error to stderr.
+    #[arg(long, value_name = "FILE", conflicts_with = "input")]
+    sample: Option<PathBuf>,
+    /// NDJSON bodies, one per line (`-` or nothing: standard input); prints one line
+    /// per body: the mapped JSON or {"error": {"line", "messages"}}.
+    #[arg(long, value_name = "FILE")]
+    input: Option<PathBuf>,
+    /// Pretty-print the output.
+    #[arg(long)]
+    pretty: bool,
+}
+
+/// Runs `hookmap map`.
+pub fn run(args: &MapArgs) -> Result<ExitCode, CliError> {
+    let mapping = input::read_mapping(&args.mapping)?;
+    let program = compile(&mapping).map_err(|errors| CliError::Compile { path: args.mapping.clone(), errors })?;
+    match &args.sample {
+        Some(sample) => map_one(&program, sample, args.pretty),
+        None => map_stream(&program, args.input.as_deref().unwrap_or(Path::new("-")), args.pretty),
+    }
+}
+
+fn map_one(program: &Program, sample: &Path, pretty: bool) -> Result<ExitCode, CliError> {
+    let body = input::read_json(sample)?;
+    match program.run(&Input::from_body(body)) {
+        Ok(mapped) => {
+            input::write_json(&mut io::stdout().lock(), &mapped, pretty)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(errors) => {
+            report(&errors);
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
+/// Prints every error of a failed mapping to stderr.
+pub fn report(errors: &MapErrors) {
+    for error in &errors.0 {
+        eprintln!("error: {error}");
+    }
+}
+
+fn map_stream(program: &Program, path: &Path, pretty: bool) -> Result<ExitCode, CliError> {
+    let reader: Box<dyn BufRead> = if path == Path::new("-") {
+        Box::new(io::stdin().lock())
+    } else {
+        let file = std::fs::File::open(path).map_err(|source| CliError::Read { path: path.to_owned(), source })?;
+        Box::new(BufReader::with_capacity(1 << 16, file))
+    };
+    let stdout = io::stdout();
+    let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
+    let failed = map_lines(program, reader, &mut out, pretty).map_err(|e| match e {
+        StreamError::Read(source) => CliError::Read { path: path.to_owned(), source },
+        StreamError::Write(cli) => cli,
+    })?;
+    out.flush().map_err(CliError::Write)?;
+    Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+}
+
+enum StreamError {
+    Read(io::Error),
+    Write(CliError),
+}
+
+/// Maps each non-blank line of `reader`; says whether any line failed.
+fn map_lines(
+    program: &Program,
+    mut reader: impl BufRead,
+    out: &mut impl Write,
+    pretty: bool,
+) -> Result<bool, StreamError> {
+    let mut failed = false;
+    let mut line = Vec::new();
+    for number in 1.. {
+        line.clear();
+        if reader.read_until(b'\n', &mut line).map_err(StreamError::Read)? == 0 {
+            break;
+        }
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        let result = hookmap::document::parse(&line).map_err(|e| vec![e.to_string()]).and_then(|body| {
+            program.run(&Input::from_body(body)).map_err(|e| e.0.iter().map(ToString::to_string).collect())
+        });
+        let output = match result {
+            Ok(mapped) => mapped,
+            Err(messages) => {
+                failed = true;
+                json!({"error": {"line": number, "messages": messages}})
+            }
+        };
+        input::write_json(out, &output, pretty).map_err(StreamError::Write)?;
+    }
+    Ok(failed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn maps_each_line_and_goes_on_after_a_failure() {
+        let program = compile(&hookmap::mapping::Mapping::Structured(
+            r#"{"payload":{"target":{"usersById":"$.id"}}}"#.to_owned(),
+        ))
+        .unwrap();
+        let input = b"{\"id\":1}\n\n{\"id\":\n{\"x\":1}\n{\"id\":\"b\"}";
+        let mut out = Vec::new();
+        let failed = map_lines(&program, &input[..], &mut out, false).unwrap_or_else(|_| panic!("io"));
+        assert!(failed);
+        let text = String::from_utf8(out).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 4, "{text}");
+        assert!(lines[0].starts_with(r#"{"payload":{"target":{"usersById":["1"]}"#));
+        assert!(lines[1].starts_with(r#"{"error":{"line":3,"messages":["1:7: invalid JSON"#), "{}", lines[1]);
+        assert_eq!(
+            lines[2],
+            r#"{"error":{"line":4,"messages":["payload.target.usersById: no user ids: $.id selected nothing"]}}"#
+        );
+        assert!(lines[3].contains(r#"["b"]"#));
+    }
+}
