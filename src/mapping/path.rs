@@ -3,11 +3,14 @@
 //! Singular paths made of member names and indexes (`$.data.object.id`,
 //! `$['x-key'][0]`) take a direct-lookup fast path; every other RFC 9535 query
 //! (wildcards, slices, filters, descendants) is parsed by jsonpath-rust at compile
-//! time and evaluated by it at run time.
+//! time and evaluated by it at run time. jsonpath-rust applies a segment of several
+//! selectors (`[*]['a','b']`, `..['a','b']`) selector by selector over all nodes; RFC 9535
+//! orders the results node by node, so such queries are evaluated here one segment
+//! (and one node) at a time.
 
 use std::fmt;
 
-use jsonpath_rust::parser::model::JpQuery;
+use jsonpath_rust::parser::model::{JpQuery, Segment};
 use jsonpath_rust::parser::parse_json_path;
 use jsonpath_rust::query::js_path_process;
 use serde_json::Value;
@@ -25,6 +28,17 @@ enum Plan {
     Direct(Vec<Step>),
     /// Any other query, evaluated by jsonpath-rust.
     Query(JpQuery),
+    /// A query with a segment of several selectors, evaluated stage by stage, each
+    /// stage applied to one node at a time.
+    Staged(Vec<Stage>),
+}
+
+#[derive(Debug, Clone)]
+enum Stage {
+    /// One segment, applied by jsonpath-rust to each node as if it were the root.
+    Segment(JpQuery),
+    /// Each node and all its descendants, in document order.
+    Descendants,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -63,7 +77,7 @@ impl CompiledPath {
     pub fn parse(source: &str) -> Result<CompiledPath, PathError> {
         let plan = match direct_steps(source) {
             Some(steps) => Plan::Direct(steps),
-            None => Plan::Query(parse_json_path(source).map_err(path_error)?),
+            None => plan_query(source, parse_json_path(source).map_err(path_error)?),
         };
         Ok(CompiledPath { source: source.into(), plan })
     }
@@ -77,11 +91,82 @@ impl CompiledPath {
     pub fn select<'a>(&self, document: &'a Value) -> Result<Vec<&'a Value>, EvalError> {
         match &self.plan {
             Plan::Direct(steps) => Ok(lookup(steps, document).into_iter().collect()),
-            Plan::Query(query) => js_path_process(query, document)
-                .map(|nodes| nodes.into_iter().map(|node| node.val).collect())
-                .map_err(|e| EvalError(e.to_string())),
+            Plan::Query(query) => run_query(query, document),
+            Plan::Staged(stages) => {
+                let mut nodes = vec![document];
+                for stage in stages {
+                    let mut next = Vec::new();
+                    for node in nodes {
+                        match stage {
+                            Stage::Segment(query) => next.extend(run_query(query, node)?),
+                            Stage::Descendants => push_descendants(node, &mut next),
+                        }
+                    }
+                    nodes = next;
+                }
+                Ok(nodes)
+            }
         }
     }
+}
+
+fn run_query<'a>(query: &JpQuery, document: &'a Value) -> Result<Vec<&'a Value>, EvalError> {
+    js_path_process(query, document)
+        .map(|nodes| nodes.into_iter().map(|node| node.val).collect())
+        .map_err(|e| EvalError(e.to_string()))
+}
+
+/// `node` and every node below it, in document order.
+fn push_descendants<'a>(node: &'a Value, out: &mut Vec<&'a Value>) {
+    out.push(node);
+    match node {
+        Value::Array(items) => items.iter().for_each(|item| push_descendants(item, out)),
+        Value::Object(map) => map.values().for_each(|value| push_descendants(value, out)),
+        _ => {}
+    }
+}
+
+/// How to evaluate a parsed query: staged when it has a segment of several selectors
+/// (and no `$` inside it, which would need the real root in every stage).
+fn plan_query(source: &str, query: JpQuery) -> Plan {
+    let several = |segment: &Segment| match segment {
+        Segment::Selectors(selectors) => selectors.len() > 1,
+        Segment::Descendant(inner) => matches!(&**inner, Segment::Selectors(s) if s.len() > 1),
+        Segment::Selector(_) => false,
+    };
+    if !query.segments.iter().any(several) || refers_to_root(source) {
+        return Plan::Query(query);
+    }
+    let single = |segment: Segment| Stage::Segment(JpQuery::new(vec![segment]));
+    let mut stages = Vec::new();
+    for segment in query.segments {
+        match segment {
+            Segment::Descendant(inner) => {
+                stages.push(Stage::Descendants);
+                stages.push(single(*inner));
+            }
+            other => stages.push(single(other)),
+        }
+    }
+    Plan::Staged(stages)
+}
+
+/// Whether the query mentions `$` after its start, outside string literals.
+fn refers_to_root(source: &str) -> bool {
+    let mut quote: Option<char> = None;
+    let mut escaped = false;
+    for c in source.chars().skip(1) {
+        match (quote, c) {
+            (Some(_), _) if escaped => escaped = false,
+            (Some(_), '\\') => escaped = true,
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '\'' | '"') => quote = Some(c),
+            (None, '$') => return true,
+            (None, _) => {}
+        }
+    }
+    false
 }
 
 fn lookup<'a>(steps: &[Step], document: &'a Value) -> Option<&'a Value> {
@@ -213,6 +298,17 @@ mod tests {
         assert_eq!(select("$.items[?@.t == 'a'].id", &doc), [json!(1), json!(3)]);
         assert_eq!(select("$..id", &doc), [json!(1), json!(2), json!(3)]);
         assert_eq!(select("$.items[1:].id", &doc), [json!(2), json!(3)]);
+    }
+
+    #[test]
+    fn several_selectors_are_applied_node_by_node() {
+        let doc = json!([{"n": "a", "v": 1}, {"n": "b", "v": 2}]);
+        assert_eq!(select("$[*]['n','v']", &doc), [json!("a"), json!(1), json!("b"), json!(2)]);
+        assert_eq!(select("$..['n','v']", &doc), [json!("a"), json!(1), json!("b"), json!(2)]);
+        assert_eq!(select("$[?@.v > 1]['v','n']", &doc), [json!(2), json!("b")]);
+        // With $ inside, the query needs the real root: jsonpath-rust evaluates it whole.
+        assert!(matches!(CompiledPath::parse("$[?@.v == $[0].v]['n','v']").unwrap().plan, Plan::Query(_)));
+        assert!(matches!(CompiledPath::parse("$[*]['$','v']").unwrap().plan, Plan::Staged(_)));
     }
 
     #[test]

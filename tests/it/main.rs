@@ -4,3 +4,4 @@
 mod cli;
 mod golden;
 mod jsonpath_cts;
+mod mapping_golden;
