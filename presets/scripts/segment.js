@@ -19,13 +19,15 @@
 // What authors usually customise:
 //   - ALLOW_ANONYMOUS;
 //   - TRACK_EVENTS: only accept some event names (e.g. "Order Completed");
-//   - which properties / traits go on the card (MAX_PROPERTIES, SKIP_KEYS).
+//   - which properties / traits go on the card (MAX_PROPERTIES, SKIP_KEYS,
+//     SECRET_KEYS).
 // =============================================================================
 
 const ALLOW_ANONYMOUS = true;
 const TRACK_EVENTS = [];   // e.g. ["Order Completed", "Trial Started"]; empty = all
 const MAX_PROPERTIES = 15; // scalar properties/traits copied onto the card
-const SKIP_KEYS = ["products", "password"];
+const SKIP_KEYS = ["products"];     // not copied onto the card (still in notificationDetail)
+const SECRET_KEYS = ["password"];   // dropped everywhere
 
 function map(payload, request) {
   if (!isObject(payload) || typeof payload.type !== "string") {
@@ -82,7 +84,7 @@ function map(payload, request) {
   if (isObject(bag)) {
     for (const k of Object.keys(bag)) {
       if (n >= MAX_PROPERTIES) break;
-      if (SKIP_KEYS.includes(k) || k in detail) continue;
+      if (SKIP_KEYS.includes(k) || SECRET_KEYS.includes(k) || k in detail) continue;
       const v = bag[k];
       if (isScalar(v) || (Array.isArray(v) && v.length && v.every(isScalar))) { props[k] = v; n++; }
     }
@@ -105,7 +107,7 @@ function map(payload, request) {
         title: title,
         message: message,
         url: ctx.page?.url ?? null,
-        properties: isObject(bag) ? bag : {},
+        properties: withoutKeys(bag, SECRET_KEYS),
       },
       metadata: {
         source: "segment",
@@ -129,6 +131,11 @@ function map(payload, request) {
 // --- helpers --------------------------------------------------------------------
 
 function isObject(v) { return v !== null && typeof v === "object" && !Array.isArray(v); }
+function withoutKeys(obj, keys) {
+  const out = {};
+  if (isObject(obj)) for (const k of Object.keys(obj)) if (!keys.includes(k)) out[k] = obj[k];
+  return out;
+}
 function nonEmpty(v) { return (typeof v === "string" && v !== "") || (typeof v === "number" && Number.isFinite(v)); }
 function isScalar(v) {
   return v === null || typeof v === "string" || typeof v === "boolean" ||
