@@ -49,16 +49,10 @@ function map(payload, request) {
   const obj = isObject(payload.data.object) ? payload.data.object : {};
 
   // --- user id ---------------------------------------------------------------
-  let userId = null;
   // Invoices created by a subscription carry the subscription's metadata in
   // subscription_details (parent.subscription_details since API 2025-03-31).
-  const metas = [obj.metadata, obj.subscription_details?.metadata,
-    obj.parent?.subscription_details?.metadata].filter(isObject);
-  search: for (const meta of metas) {
-    for (const key of USER_ID_METADATA_KEYS) {
-      if (nonEmpty(meta[key])) { userId = String(meta[key]); break search; }
-    }
-  }
+  let userId = userIdFromMetadata([obj.metadata, obj.subscription_details?.metadata,
+    obj.parent?.subscription_details?.metadata]);
   if (userId === null) {
     const c = obj.customer;
     if (nonEmpty(c)) userId = String(c);                       // "cus_..."
@@ -141,6 +135,16 @@ function money(minor, currency) {
   const c = currency.toLowerCase();
   const text = ZERO_DECIMAL.includes(c) ? String(Math.round(minor)) : (minor / 100).toFixed(2);
   return text + " " + c.toUpperCase();
+}
+
+function userIdFromMetadata(metas) {
+  for (const meta of metas) {
+    if (!isObject(meta)) continue;
+    for (const key of USER_ID_METADATA_KEYS) {
+      if (nonEmpty(meta[key])) return String(meta[key]);
+    }
+  }
+  return null;
 }
 
 function isoFromSeconds(s) { return new Date(s * 1000).toISOString(); }
