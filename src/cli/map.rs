@@ -38,7 +38,8 @@ pub fn run(args: &MapArgs) -> Result<ExitCode, CliError> {
 }
 
 fn map_one(program: &Program, sample: &Path, pretty: bool) -> Result<ExitCode, CliError> {
-    let body = input::read_json(sample)?;
+    let body =
+        program.parse_body(&input::read(sample)?).map_err(|error| CliError::Json { path: sample.to_owned(), error })?;
     match program.run(&Input::from_body(body)) {
         Ok(mapped) => {
             input::write_json(&mut io::stdout().lock(), &mapped, pretty)?;
@@ -80,24 +81,71 @@ enum StreamError {
     Write(CliError),
 }
 
-/// Maps each non-blank line of `reader`; says whether any line failed.
+/// Lines read and mapped together; each batch is split between the cores.
+const BATCH_LINES: usize = 4096;
+
+/// Below this many lines a batch is mapped on the calling thread.
+const PARALLEL_MIN_LINES: usize = 64;
+
+/// Maps each non-blank line of `reader`, writing one output line per input line in
+/// input order; says whether any line failed.
 fn map_lines(
     program: &Program,
     mut reader: impl BufRead,
     out: &mut impl Write,
     pretty: bool,
 ) -> Result<bool, StreamError> {
+    let workers = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
     let mut failed = false;
-    let mut line = Vec::new();
-    for number in 1.. {
-        line.clear();
-        if reader.read_until(b'\n', &mut line).map_err(StreamError::Read)? == 0 {
+    let mut number = 0;
+    loop {
+        let batch = read_batch(&mut reader, &mut number).map_err(StreamError::Read)?;
+        if batch.is_empty() {
+            return Ok(failed);
+        }
+        let outputs: Vec<(Vec<u8>, bool)> = if workers == 1 || batch.len() < PARALLEL_MIN_LINES {
+            vec![map_chunk(program, &batch, pretty)]
+        } else {
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = batch
+                    .chunks(batch.len().div_ceil(workers))
+                    .map(|lines| scope.spawn(move || map_chunk(program, lines, pretty)))
+                    .collect();
+                handles.into_iter().map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))).collect()
+            })
+        };
+        for (bytes, chunk_failed) in outputs {
+            out.write_all(&bytes).map_err(|e| StreamError::Write(CliError::Write(e)))?;
+            failed |= chunk_failed;
+        }
+    }
+}
+
+/// Up to [`BATCH_LINES`] non-blank lines with their 1-based numbers.
+fn read_batch(reader: &mut impl BufRead, number: &mut usize) -> io::Result<Vec<(usize, Vec<u8>)>> {
+    let mut batch = Vec::new();
+    while batch.len() < BATCH_LINES {
+        let mut line = Vec::new();
+        if reader.read_until(b'\n', &mut line)? == 0 {
             break;
         }
-        if line.iter().all(u8::is_ascii_whitespace) {
-            continue;
+        *number += 1;
+        while line.last().is_some_and(|b| matches!(b, b'\n' | b'\r')) {
+            line.pop();
         }
-        let result = hookmap::document::parse(&line).map_err(|e| vec![e.to_string()]).and_then(|body| {
+        if !line.iter().all(u8::is_ascii_whitespace) {
+            batch.push((*number, line));
+        }
+    }
+    Ok(batch)
+}
+
+/// The output lines of `lines`, and whether any failed.
+fn map_chunk(program: &Program, lines: &[(usize, Vec<u8>)], pretty: bool) -> (Vec<u8>, bool) {
+    let mut out = Vec::with_capacity(lines.len() * 256);
+    let mut failed = false;
+    for (number, line) in lines {
+        let result = program.parse_body(line).map_err(|e| vec![e.to_string()]).and_then(|body| {
             program.run(&Input::from_body(body)).map_err(|e| e.0.iter().map(ToString::to_string).collect())
         });
         let output = match result {
@@ -107,14 +155,38 @@ fn map_lines(
                 json!({"error": {"line": number, "messages": messages}})
             }
         };
-        input::write_json(out, &output, pretty).map_err(StreamError::Write)?;
+        // Writing into a Vec cannot fail.
+        let _ = input::write_json(&mut out, &output, pretty);
     }
-    Ok(failed)
+    (out, failed)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn large_streams_keep_their_order_across_threads() {
+        let program = compile(&hookmap::mapping::Mapping::Structured(
+            r#"{"payload":{"target":{"usersById":"$.id"}}}"#.to_owned(),
+        ))
+        .unwrap();
+        let count = BATCH_LINES * 2 + 17;
+        let input: String =
+            (0..count).map(|i| if i % 1000 == 999 { "{}\n".to_owned() } else { format!("{{\"id\":{i}}}\n") }).collect();
+        let mut out = Vec::new();
+        let failed = map_lines(&program, input.as_bytes(), &mut out, false).unwrap_or_else(|_| panic!("io"));
+        assert!(failed);
+        let text = String::from_utf8(out).unwrap();
+        for (i, line) in text.lines().enumerate() {
+            if i % 1000 == 999 {
+                assert!(line.starts_with(&format!("{{\"error\":{{\"line\":{}", i + 1)), "{line}");
+            } else {
+                assert!(line.contains(&format!("[\"{i}\"]")), "line {i}: {line}");
+            }
+        }
+        assert_eq!(text.lines().count(), count);
+    }
 
     #[test]
     fn maps_each_line_and_goes_on_after_a_failure() {

@@ -10,6 +10,7 @@ pub mod cache;
 mod error;
 mod node;
 pub mod path;
+mod projection;
 pub mod structured;
 pub mod template;
 
@@ -61,6 +62,8 @@ impl Input {
 pub struct Program {
     root: Node,
     reads: Vec<String>,
+    /// What of a body the program reads, when only singular paths: parsing keeps just that.
+    projection: Option<projection::Projection>,
 }
 
 /// Compiles what an author wrote into a [`Program`], reporting every error with the
@@ -73,9 +76,26 @@ pub fn compile(mapping: &Mapping) -> Result<Program, CompileErrors> {
 
 impl Program {
     fn new(root: Node) -> Program {
-        let mut reads = Vec::new();
-        root.collect_paths(&mut reads);
-        Program { root, reads }
+        let mut paths = Vec::new();
+        root.visit_paths(&mut |path| paths.push(path));
+        let projection = projection::Projection::of(&paths);
+        let mut reads: Vec<String> = Vec::new();
+        for path in paths {
+            if !reads.iter().any(|p| p == path.source()) {
+                reads.push(path.source().to_owned());
+            }
+        }
+        Program { root, reads, projection }
+    }
+
+    /// Parses a request body for this program: when the program reads only singular
+    /// paths, everything else in the body is checked as JSON but not kept, which makes
+    /// parsing several times cheaper; otherwise the whole body is kept.
+    pub fn parse_body(&self, bytes: &[u8]) -> Result<Value, crate::document::JsonError> {
+        match &self.projection {
+            Some(projection) => projection.parse(crate::document::text(bytes)?),
+            None => crate::document::parse(bytes),
+        }
     }
 
     /// The JSONPaths this program reads, each once, in mapping order.

@@ -118,19 +118,14 @@ impl Node {
         }
     }
 
-    /// Appends the JSONPaths this node reads to `out`, each once.
-    pub(crate) fn collect_paths(&self, out: &mut Vec<String>) {
-        let mut add = |path: &CompiledPath| {
-            if !out.iter().any(|p| p == path.source()) {
-                out.push(path.source().to_owned());
-            }
-        };
+    /// Calls `visit` with every JSONPath this node reads, in mapping order.
+    pub(crate) fn visit_paths<'a>(&'a self, visit: &mut impl FnMut(&'a CompiledPath)) {
         match self {
             Node::Const(_) => {}
-            Node::Path(path) => add(path),
-            Node::Template(template) => template.paths().for_each(add),
-            Node::Object(fields) => fields.iter().for_each(|(_, node)| node.collect_paths(out)),
-            Node::Coalesce(nodes) | Node::UserIds(nodes) => nodes.iter().for_each(|node| node.collect_paths(out)),
+            Node::Path(path) => visit(path),
+            Node::Template(template) => template.paths().for_each(visit),
+            Node::Object(fields) => fields.iter().for_each(|(_, node)| node.visit_paths(visit)),
+            Node::Coalesce(nodes) | Node::UserIds(nodes) => nodes.iter().for_each(|node| node.visit_paths(visit)),
         }
     }
 }

@@ -41,9 +41,12 @@ enum Stage {
     Descendants,
 }
 
+/// One step of a singular path.
 #[derive(Debug, Clone, PartialEq)]
-enum Step {
+pub enum Step {
+    /// An object member, by name.
     Member(String),
+    /// An array element, by index (negative counts from the end).
     Index(i64),
 }
 
@@ -85,6 +88,15 @@ impl CompiledPath {
     /// The path as written.
     pub fn source(&self) -> &str {
         &self.source
+    }
+
+    /// The steps of a singular path of member names and indexes (`$.a['b'][0]`), or
+    /// `None` for any other query.
+    pub fn steps(&self) -> Option<&[Step]> {
+        match &self.plan {
+            Plan::Direct(steps) => Some(steps),
+            Plan::Query(_) | Plan::Staged(_) => None,
+        }
     }
 
     /// The nodes this path selects in `document`, in document order.
