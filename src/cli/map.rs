@@ -202,7 +202,7 @@ mod tests {
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), 4, "{text}");
         assert!(lines[0].starts_with(r#"{"payload":{"target":{"usersById":["1"]}"#));
-        assert!(lines[1].starts_with(r#"{"error":{"line":3,"messages":["1:7: invalid JSON"#), "{}", lines[1]);
+        assert!(lines[1].starts_with(r#"{"error":{"line":3,"messages":["1:6: invalid JSON"#), "{}", lines[1]);
         assert_eq!(
             lines[2],
             r#"{"error":{"line":4,"messages":["payload.target.usersById: no user ids: $.id selected nothing"]}}"#
