@@ -53,7 +53,8 @@ impl Algorithm {
 /// How the MAC is written in the signature header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DigestEncoding {
-    /// Hexadecimal, either case accepted; produced in lower case.
+    /// Lower-case hexadecimal, as every provider sends it (upper case is refused, so a MAC has
+    /// exactly one spelling).
     Hex,
     /// Standard base64 (`+/`), padding optional.
     Base64,

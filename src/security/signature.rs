@@ -617,7 +617,6 @@ fn from_hex(text: &[u8]) -> Option<Vec<u8>> {
         match c {
             b'0'..=b'9' => Some(c - b'0'),
             b'a'..=b'f' => Some(c - b'a' + 10),
-            b'A'..=b'F' => Some(c - b'A' + 10),
             _ => None,
         }
     }
@@ -673,7 +672,8 @@ mod tests {
 
     #[test]
     fn hex_round_trip_and_rejects() {
-        assert_eq!(from_hex(b"00ffAb"), Some(vec![0, 255, 0xab]));
+        assert_eq!(from_hex(b"00ffab"), Some(vec![0, 255, 0xab]));
+        assert_eq!(from_hex(b"00FFAB"), None);
         assert_eq!(from_hex(b"0"), None);
         assert_eq!(from_hex(b"zz"), None);
         assert_eq!(to_hex(&[0, 255, 0xab]), "00ffab");
