@@ -265,10 +265,16 @@ pub const DEFAULT_TOLERANCE_SECONDS: u64 = 300;
 impl SignatureScheme {
     /// Parses and validates a scheme from JSON text.
     pub fn from_json(text: &str) -> Result<SignatureScheme, SchemeError> {
-        let value: Value = serde_json::from_str(text).map_err(|e| SchemeError::Json {
-            line: e.line(),
-            column: e.column(),
-            message: e.to_string(),
+        let value: Value = serde_json::from_str(text).map_err(|e| {
+            // serde_json appends the position, which `Display` already gives.
+            let full = e.to_string();
+            let position = format!(" at line {} column {}", e.line(), e.column());
+            let message = full.strip_suffix(&position).unwrap_or(&full).to_owned();
+            SchemeError::Json {
+                line: e.line(),
+                column: e.column(),
+                message,
+            }
         })?;
         SignatureScheme::from_value(&value)
     }
@@ -855,7 +861,10 @@ mod tests {
             ),
             r#"data.signature.header: "bad header" is not a valid header name"#
         );
-        assert!(err("{").starts_with("scheme is not valid JSON at line 1"));
+        assert_eq!(
+            err("{\n  \"algorithm\": sha256\n}"),
+            "scheme is not valid JSON at line 2, column 16: expected value"
+        );
     }
 
     #[test]
