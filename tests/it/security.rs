@@ -1167,6 +1167,54 @@ fn cli_tampered_request_exits_1_with_the_reason() {
 }
 
 #[test]
+fn cli_url_for_square_and_body_from_stdin() {
+    use std::io::Write as _;
+    use std::process::Stdio;
+    let sig = "x-square-hmacsha256-signature: GF4YkrJgGBDZ9NIYbNXBnMzqb2HoL4RW/S6vkZ9/2N4=";
+    let run = |url: Option<&str>| {
+        let mut args = vec![
+            "verify",
+            "--preset",
+            "square",
+            "--secret",
+            "Ibxx_5AKakO-3qeNVR61Dw",
+            "--body",
+            "-",
+            "-H",
+            sig,
+        ];
+        if let Some(url) = url {
+            args.extend(["--url", url]);
+        }
+        let mut child = Command::new(env!("CARGO_BIN_EXE_hookmap"))
+            .args(&args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("run hookmap");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(SQUARE_BODY)
+            .expect("write body");
+        let out = child.wait_with_output().expect("wait");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    assert_eq!(run(Some(SQUARE_URL)), (Some(0), "valid\n".to_owned()));
+    assert_eq!(
+        run(None),
+        (
+            Some(1),
+            "invalid: the scheme signs [url] but no request URL was given\n".to_owned()
+        )
+    );
+}
+
+#[test]
 fn cli_configuration_errors_exit_2() {
     let body = tmp_file("cfg-body", b"{}");
     let body = body.to_str().expect("utf-8");
