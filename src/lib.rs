@@ -1,7 +1,8 @@
 //! hookmap: an inbound-webhook mapping engine.
 //!
 //! A request body of a shape we do not control is mapped by a [`mapping::Program`]
-//! into the fixed target [`schema`]. [`sample`] lists what a sample body offers to map.
+//! into the fixed target [`schema`]. [`sample`] lists what a sample body offers to map;
+//! [`security`] checks that a request comes from the expected sender.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -10,3 +11,4 @@ pub mod field_path;
 pub mod mapping;
 pub mod sample;
 pub mod schema;
+pub mod security;

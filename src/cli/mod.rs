@@ -7,6 +7,7 @@ mod input;
 mod map;
 mod path;
 mod props;
+mod verify;
 
 use std::process::ExitCode;
 
@@ -30,6 +31,8 @@ enum Command {
     Props(props::PropsArgs),
     /// Print the nodes a JSONPath selects in a document, as a JSON array.
     Path(path::PathArgs),
+    /// Verify a signed webhook request (signature, timestamp window) against a scheme.
+    Verify(verify::VerifyArgs),
 }
 
 /// Runs the parsed command line.
@@ -39,6 +42,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Check(args) => check::run(&args),
         Command::Props(args) => props::run(&args),
         Command::Path(args) => path::run(&args),
+        Command::Verify(args) => return verify::run(&args),
     };
     match outcome {
         Ok(code) => code,

@@ -5,3 +5,4 @@ mod cli;
 mod golden;
 mod jsonpath_cts;
 mod mapping_golden;
+mod security;
