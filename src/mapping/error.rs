@@ -62,6 +62,8 @@ pub enum CompileErrorKind {
     },
     /// An invalid JSONPath.
     Path(PathError),
+    /// A bare string starting with `$` that is not a valid JSONPath: perhaps a literal.
+    BarePath(PathError),
     /// An invalid template.
     Template(TemplateError),
 }
@@ -99,6 +101,9 @@ impl fmt::Display for CompileError {
             }
             CompileErrorKind::TemplateNotAString { found } => write!(f, "template: expected a string, found {found}"),
             CompileErrorKind::Path(error) => write!(f, "{error}"),
+            CompileErrorKind::BarePath(error) => {
+                write!(f, "{error} (a literal text starting with $ is written {{\"const\": \"...\"}})")
+            }
             CompileErrorKind::Template(error) => write!(f, "{error}"),
         }
     }
