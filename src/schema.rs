@@ -147,19 +147,7 @@ impl fmt::Display for Found {
 #[derive(Debug, Clone, PartialEq)]
 pub struct SchemaErrors(pub Vec<SchemaError>);
 
-impl fmt::Display for SchemaErrors {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, error) in self.0.iter().enumerate() {
-            if i > 0 {
-                f.write_str("\n")?;
-            }
-            write!(f, "{error}")?;
-        }
-        Ok(())
-    }
-}
-
-impl std::error::Error for SchemaErrors {}
+crate::error_list!(SchemaErrors);
 
 /// Checks `result` against the target schema and returns it normalised: the four
 /// payload keys present and in order, user ids de-duplicated.

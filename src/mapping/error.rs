@@ -119,26 +119,8 @@ pub struct CompileErrors(pub Vec<CompileError>);
 #[derive(Debug, Clone, PartialEq)]
 pub struct MapErrors(pub Vec<MapError>);
 
-macro_rules! display_lines {
-    ($type:ty) => {
-        impl fmt::Display for $type {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                for (i, error) in self.0.iter().enumerate() {
-                    if i > 0 {
-                        f.write_str("\n")?;
-                    }
-                    write!(f, "{error}")?;
-                }
-                Ok(())
-            }
-        }
-
-        impl std::error::Error for $type {}
-    };
-}
-
-display_lines!(CompileErrors);
-display_lines!(MapErrors);
+crate::error_list!(CompileErrors);
+crate::error_list!(MapErrors);
 
 /// A LEAF of `usersById` that contributed no id.
 #[derive(Debug, Clone, PartialEq)]
