@@ -29,6 +29,7 @@ pub(crate) use error_list;
 pub mod document;
 pub mod field_path;
 pub mod mapping;
+pub mod presets;
 pub mod sample;
 pub mod schema;
 pub mod security;
