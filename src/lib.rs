@@ -28,6 +28,7 @@ pub(crate) use error_list;
 
 pub mod document;
 pub mod field_path;
+pub mod fuzzing;
 pub mod mapping;
 pub mod presets;
 pub mod sample;

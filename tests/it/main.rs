@@ -2,6 +2,7 @@
 //! public interfaces (library API and the `hookmap` CLI).
 
 mod cli;
+mod fuzz_replay;
 mod golden;
 mod jsonpath_cts;
 mod mapping_golden;
