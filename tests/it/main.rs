@@ -6,4 +6,5 @@ mod fuzz_replay;
 mod golden;
 mod jsonpath_cts;
 mod mapping_golden;
+mod proptests;
 mod security;
