@@ -1,0 +1,3 @@
+//! hookmap's integration tests: one binary, one module per area.
+
+mod sandbox;
