@@ -165,7 +165,13 @@ impl Guest {
             Err(error) => {
                 let state = self.store.data();
                 let console = captured_output(&state.output);
-                let error = if state.limiter.refused {
+                // A refused growth, or an allocation too large to even ask for (the guest's
+                // allocator aborts with one of these messages on stderr).
+                let out_of_memory = state.limiter.refused
+                    || console.iter().any(|line| {
+                        line.text.contains("memory allocation of") || line.text.contains("capacity overflow")
+                    });
+                let error = if out_of_memory {
                     ScriptError::MemoryLimit { limit_bytes: limits.memory_bytes }
                 } else {
                     match error.downcast_ref::<Trap>() {
