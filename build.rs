@@ -6,7 +6,8 @@ use std::path::PathBuf;
 use std::process::Command;
 
 fn main() {
-    let manifest_dir = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let manifest_dir =
+        PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
     let guest_dir = manifest_dir.join("sandbox");
     println!("cargo:rerun-if-changed=sandbox/src");
     println!("cargo:rerun-if-changed=sandbox/Cargo.toml");
@@ -19,7 +20,14 @@ fn main() {
     let mut command = Command::new(cargo);
     command
         .current_dir(&guest_dir)
-        .args(["build", "--release", "--locked", "--target", "wasm32-wasip1", "--target-dir"])
+        .args([
+            "build",
+            "--release",
+            "--locked",
+            "--target",
+            "wasm32-wasip1",
+            "--target-dir",
+        ])
         .arg(&target_dir);
     // What the outer cargo hands to build scripts must not leak into the nested build: flags meant
     // for the host target, its target directory, and the jobserver (the nested cargo has its own).
@@ -41,15 +49,26 @@ fn main() {
     }
     for (key, _) in env::vars_os() {
         if let Some(key) = key.to_str()
-            && (key.starts_with("CARGO_PROFILE_") || key.starts_with("CARGO_CFG_") || key.starts_with("CARGO_FEATURE_"))
+            && (key.starts_with("CARGO_PROFILE_")
+                || key.starts_with("CARGO_CFG_")
+                || key.starts_with("CARGO_FEATURE_"))
         {
             command.env_remove(key);
         }
     }
-    let status = command.status().expect("cannot run cargo to build the sandbox guest");
-    assert!(status.success(), "building the sandbox guest (sandbox/) for wasm32-wasip1 failed");
+    let status = command
+        .status()
+        .expect("cannot run cargo to build the sandbox guest");
+    assert!(
+        status.success(),
+        "building the sandbox guest (sandbox/) for wasm32-wasip1 failed"
+    );
 
-    let wasm = target_dir.join("wasm32-wasip1").join("release").join("hookmap_sandbox_guest.wasm");
-    let out = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR")).join("sandbox-guest.wasm");
+    let wasm = target_dir
+        .join("wasm32-wasip1")
+        .join("release")
+        .join("hookmap_sandbox_guest.wasm");
+    let out = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"))
+        .join("sandbox-guest.wasm");
     std::fs::copy(&wasm, &out).expect("cannot copy the sandbox guest into OUT_DIR");
 }

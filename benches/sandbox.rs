@@ -41,7 +41,11 @@ fn request() -> RequestInfo {
         method: "POST".into(),
         headers: vec![
             ("content-type".into(), "application/json".into()),
-            ("stripe-signature".into(), "t=1710000000,v1=5257a869e7ecebeda32affa62cdca3fa51cad7e77a0e56ff536d0ce8e108d8bd".into()),
+            (
+                "stripe-signature".into(),
+                "t=1710000000,v1=5257a869e7ecebeda32affa62cdca3fa51cad7e77a0e56ff536d0ce8e108d8bd"
+                    .into(),
+            ),
         ],
         query: Vec::new(),
         received_at: "2026-11-29T09:40:00Z".into(),
@@ -49,25 +53,38 @@ fn request() -> RequestInfo {
 }
 
 fn benches(c: &mut Criterion) {
-    let cache = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target").join("bench-module-cache");
+    let cache = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("target")
+        .join("bench-module-cache");
     let sandbox = Sandbox::new(Some(&cache)).unwrap_or_else(|e| panic!("sandbox: {e}"));
     let event = event();
     let request = request();
     eprintln!("event: {} bytes of JSON", event.len());
 
     let mut group = c.benchmark_group("sandbox");
-    for (name, source) in [("warm/default_style", DEFAULT_STYLE), ("warm/stripe_6_fields", STRIPE_SIX_FIELDS)] {
-        let script = sandbox.compile(source, Limits::default()).unwrap_or_else(|e| panic!("{e}"));
+    for (name, source) in [
+        ("warm/default_style", DEFAULT_STYLE),
+        ("warm/stripe_6_fields", STRIPE_SIX_FIELDS),
+    ] {
+        let script = sandbox
+            .compile(source, Limits::default())
+            .unwrap_or_else(|e| panic!("{e}"));
         assert!(script.call(&event, &request).result.is_ok());
-        group.bench_function(name, |b| b.iter(|| black_box(script.call(black_box(&event), &request))));
+        group.bench_function(name, |b| {
+            b.iter(|| black_box(script.call(black_box(&event), &request)))
+        });
     }
-    let script = sandbox.compile(STRIPE_SIX_FIELDS, Limits::default()).unwrap_or_else(|e| panic!("{e}"));
+    let script = sandbox
+        .compile(STRIPE_SIX_FIELDS, Limits::default())
+        .unwrap_or_else(|e| panic!("{e}"));
     group.bench_function("fresh_instance/stripe_6_fields", |b| {
         b.iter(|| black_box(script.call_in_fresh_instance(black_box(&event), &request)))
     });
     group.bench_function("compile_to_first_result/stripe_6_fields", |b| {
         b.iter(|| {
-            let script = sandbox.compile(black_box(STRIPE_SIX_FIELDS), Limits::default()).unwrap_or_else(|e| panic!("{e}"));
+            let script = sandbox
+                .compile(black_box(STRIPE_SIX_FIELDS), Limits::default())
+                .unwrap_or_else(|e| panic!("{e}"));
             black_box(script.call(&event, &request))
         })
     });

@@ -122,7 +122,11 @@ struct Console {
 impl Console {
     /// An empty console.
     const fn new() -> Self {
-        Self { lines: Vec::new(), bytes: 0, truncated: false }
+        Self {
+            lines: Vec::new(),
+            bytes: 0,
+            truncated: false,
+        }
     }
 
     /// Records one line, or drops it once the limit is reached.
@@ -171,7 +175,10 @@ pub extern "C" fn hm_call(payload_len: u32, request_len: u32) -> u64 {
     let outcome = INPUT.with_borrow(|input| {
         let payload_end = payload_len as usize;
         let request_end = payload_end + request_len as usize;
-        match (input.get(..payload_end), input.get(payload_end..request_end)) {
+        match (
+            input.get(..payload_end),
+            input.get(payload_end..request_end),
+        ) {
             (Some(payload), Some(request)) => call(payload, request),
             _ => Err(json!({"kind": "input", "message": "input lengths out of range"})),
         }
@@ -236,7 +243,9 @@ fn compile(source: &str) -> Result<(), Value> {
         .evaluate(&mut context)
         .map_err(|e| exception(e, &mut context))?
         .as_object()
-        .ok_or_else(|| json!({"kind": "internal", "message": "the script wrapper is not a function"}))?;
+        .ok_or_else(
+            || json!({"kind": "internal", "message": "the script wrapper is not a function"}),
+        )?;
     // Run the top level once now, so its errors and a missing `map` are compile errors.
     let map = factory
         .call(&JsValue::undefined(), &[], &mut context)
@@ -245,7 +254,14 @@ fn compile(source: &str) -> Result<(), Value> {
         return Err(json!({"kind": "missing_map"}));
     }
     lock_down(&mut context).map_err(internal)?;
-    ENGINE.with_borrow_mut(|engine| *engine = Some(Engine { context, factory, object_keys, is_array }));
+    ENGINE.with_borrow_mut(|engine| {
+        *engine = Some(Engine {
+            context,
+            factory,
+            object_keys,
+            is_array,
+        })
+    });
     Ok(())
 }
 
@@ -258,11 +274,31 @@ fn lock_down(context: &mut Context) -> JsResult<()> {
 /// Defines `console` with `log`, `info`, `warn`, `error` and `debug`, captured per call.
 fn install_console(context: &mut Context) -> JsResult<()> {
     let console = ObjectInitializer::new(context)
-        .function(NativeFunction::from_fn_ptr(console_log), js_string!("log"), 0)
-        .function(NativeFunction::from_fn_ptr(console_info), js_string!("info"), 0)
-        .function(NativeFunction::from_fn_ptr(console_warn), js_string!("warn"), 0)
-        .function(NativeFunction::from_fn_ptr(console_error), js_string!("error"), 0)
-        .function(NativeFunction::from_fn_ptr(console_debug), js_string!("debug"), 0)
+        .function(
+            NativeFunction::from_fn_ptr(console_log),
+            js_string!("log"),
+            0,
+        )
+        .function(
+            NativeFunction::from_fn_ptr(console_info),
+            js_string!("info"),
+            0,
+        )
+        .function(
+            NativeFunction::from_fn_ptr(console_warn),
+            js_string!("warn"),
+            0,
+        )
+        .function(
+            NativeFunction::from_fn_ptr(console_error),
+            js_string!("error"),
+            0,
+        )
+        .function(
+            NativeFunction::from_fn_ptr(console_debug),
+            js_string!("debug"),
+            0,
+        )
         .build();
     context.register_global_property(js_string!("console"), console, Attribute::all())?;
     Ok(())
@@ -325,9 +361,7 @@ fn describe(value: &JsValue, context: &mut Context) -> String {
 
 /// Runs `map` on one event.
 fn call(payload: &[u8], request: &[u8]) -> Result<Value, Value> {
-    let input_error = |what: &str, e: serde_json::Error| {
-        json!({"kind": "input", "message": format!("the {what} is not valid JSON: {e}")})
-    };
+    let input_error = |what: &str, e: serde_json::Error| json!({"kind": "input", "message": format!("the {what} is not valid JSON: {e}")});
     let payload: Value = serde_json::from_slice(payload).map_err(|e| input_error("payload", e))?;
     let request: Value = serde_json::from_slice(request).map_err(|e| input_error("request", e))?;
     ENGINE.with_borrow_mut(|engine| {
@@ -348,7 +382,12 @@ fn call(payload: &[u8], request: &[u8]) -> Result<Value, Value> {
         let result = map
             .call(&JsValue::undefined(), &[payload, request], context)
             .map_err(|e| exception(e, context))?;
-        let mut writer = ResultWriter { object_keys: &engine.object_keys, is_array: &engine.is_array, ancestors: Vec::new(), size: 0 };
+        let mut writer = ResultWriter {
+            object_keys: &engine.object_keys,
+            is_array: &engine.is_array,
+            ancestors: Vec::new(),
+            size: 0,
+        };
         let mut path = String::from("result");
         writer.write(&result, &mut path, context)
     })
@@ -369,8 +408,14 @@ struct ResultWriter<'a> {
 
 impl ResultWriter<'_> {
     /// Converts `value` found at `path`.
-    fn write(&mut self, value: &JsValue, path: &mut String, context: &mut Context) -> Result<Value, Value> {
-        let not_json = |what: &str, path: &str| json!({"kind": "not_json", "what": what, "path": path});
+    fn write(
+        &mut self,
+        value: &JsValue,
+        path: &mut String,
+        context: &mut Context,
+    ) -> Result<Value, Value> {
+        let not_json =
+            |what: &str, path: &str| json!({"kind": "not_json", "what": what, "path": path});
         self.size += 8;
         if self.size > RESULT_LIMIT {
             return Err(json!({"kind": "result_too_large", "limit": RESULT_LIMIT}));
@@ -380,7 +425,9 @@ impl ResultWriter<'_> {
             JsVariant::Undefined => Err(not_json("undefined", path)),
             JsVariant::Boolean(b) => Ok(Value::Bool(b)),
             JsVariant::Integer32(i) => Ok(Value::from(i)),
-            JsVariant::Float64(f) => Ok(serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)),
+            JsVariant::Float64(f) => {
+                Ok(serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number))
+            }
             JsVariant::String(s) => {
                 self.size += s.len();
                 if self.size > RESULT_LIMIT {
@@ -409,12 +456,23 @@ impl ResultWriter<'_> {
     }
 
     /// Converts an object or array (`toJSON` is honoured, as `JSON.stringify` does).
-    fn write_object(&mut self, object: &JsObject, path: &mut String, context: &mut Context) -> Result<Value, Value> {
+    fn write_object(
+        &mut self,
+        object: &JsObject,
+        path: &mut String,
+        context: &mut Context,
+    ) -> Result<Value, Value> {
         let thrown = |e: JsError, context: &mut Context| exception(e, context);
-        let to_json = object.get(js_string!("toJSON"), context).map_err(|e| thrown(e, context))?;
+        let to_json = object
+            .get(js_string!("toJSON"), context)
+            .map_err(|e| thrown(e, context))?;
         if let Some(to_json) = to_json.as_object().filter(|f| f.is_callable()) {
             let replaced = to_json
-                .call(&JsValue::from(object.clone()), &[JsValue::from(js_string!(""))], context)
+                .call(
+                    &JsValue::from(object.clone()),
+                    &[JsValue::from(js_string!(""))],
+                    context,
+                )
                 .map_err(|e| thrown(e, context))?;
             if let JsVariant::Object(inner) = replaced.variant()
                 && JsObject::equals(&inner, object)
@@ -428,7 +486,11 @@ impl ResultWriter<'_> {
         let array = object.is_array()
             || self
                 .is_array
-                .call(&JsValue::undefined(), &[JsValue::from(object.clone())], context)
+                .call(
+                    &JsValue::undefined(),
+                    &[JsValue::from(object.clone())],
+                    context,
+                )
                 .map_err(|e| thrown(e, context))?
                 .to_boolean();
         if array {
@@ -438,7 +500,9 @@ impl ResultWriter<'_> {
                 .map_err(|e| thrown(e, context))?;
             let mut items = Vec::new();
             for index in 0..len {
-                let item = object.get(PropertyKey::from(index), context).map_err(|e| thrown(e, context))?;
+                let item = object
+                    .get(PropertyKey::from(index), context)
+                    .map_err(|e| thrown(e, context))?;
                 path.push_str(&format!("[{index}]"));
                 // Like JSON.stringify, undefined and functions in arrays become null.
                 let written = if item.is_undefined() || item.is_callable() {
@@ -453,18 +517,28 @@ impl ResultWriter<'_> {
         }
         let keys = self
             .object_keys
-            .call(&JsValue::undefined(), &[JsValue::from(object.clone())], context)
+            .call(
+                &JsValue::undefined(),
+                &[JsValue::from(object.clone())],
+                context,
+            )
             .map_err(|e| thrown(e, context))?;
-        let keys = keys.as_object().ok_or_else(|| json!({"kind": "internal", "message": "Object.keys did not return an array"}))?;
+        let keys = keys.as_object().ok_or_else(
+            || json!({"kind": "internal", "message": "Object.keys did not return an array"}),
+        )?;
         let count = keys
             .get(js_string!("length"), context)
             .and_then(|l| l.to_length(context))
             .map_err(|e| thrown(e, context))?;
         let mut map = Map::new();
         for index in 0..count {
-            let key = keys.get(PropertyKey::from(index), context).map_err(|e| thrown(e, context))?;
+            let key = keys
+                .get(PropertyKey::from(index), context)
+                .map_err(|e| thrown(e, context))?;
             let Some(key) = key.as_string() else { continue };
-            let item = object.get(key.clone(), context).map_err(|e| thrown(e, context))?;
+            let item = object
+                .get(key.clone(), context)
+                .map_err(|e| thrown(e, context))?;
             let name = key.to_std_string_escaped();
             self.size += name.len();
             // Like JSON.stringify, undefined-valued properties are left out.
@@ -484,7 +558,9 @@ impl ResultWriter<'_> {
 fn push_key(path: &mut String, name: &str) {
     let identifier = !name.is_empty()
         && !name.starts_with(|c: char| c.is_ascii_digit())
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$');
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$');
     if identifier {
         path.push('.');
         path.push_str(name);
@@ -544,9 +620,10 @@ fn exception(error: JsError, context: &mut Context) -> Value {
     let display = error.to_string();
     let message = match error.as_opaque() {
         Some(value) => thrown_message(&value.clone(), context),
-        None => error
-            .as_native()
-            .map_or_else(|| display.clone(), |native| format!("{}: {}", native.kind(), native.message())),
+        None => error.as_native().map_or_else(
+            || display.clone(),
+            |native| format!("{}: {}", native.kind(), native.message()),
+        ),
     };
     // The display ends with the backtrace: "\n    at name (mapping.js:line:column)" lines.
     let mut stack = Vec::new();
@@ -591,17 +668,29 @@ fn thrown_message(value: &JsValue, context: &mut Context) -> String {
         };
     }
     let text = describe(value, context);
-    if value.is_string() { text } else { format!("uncaught {text}") }
+    if value.is_string() {
+        text
+    } else {
+        format!("uncaught {text}")
+    }
 }
 
 /// Rewrites the position in a frame text (`name (mapping.js:line:column)`) to the author's source.
 fn rewrite_frame(frame: &str) -> String {
     let marker = format!("({SCRIPT_PATH}:");
-    let Some(start) = frame.find(&marker) else { return frame.to_owned() };
-    let Some((line, column)) = frame_position_raw(frame) else { return frame.to_owned() };
+    let Some(start) = frame.find(&marker) else {
+        return frame.to_owned();
+    };
+    let Some((line, column)) = frame_position_raw(frame) else {
+        return frame.to_owned();
+    };
     let (line, column) = unwrap_position(line, column);
     let name = frame[..start].trim_end();
-    let name = if name == "<anonymous>" || name == "<main>" { "<top level>" } else { name };
+    let name = if name == "<anonymous>" || name == "<main>" {
+        "<top level>"
+    } else {
+        name
+    };
     format!("{name} ({SCRIPT_PATH}:{line}:{column})")
 }
 

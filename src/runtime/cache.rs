@@ -33,7 +33,11 @@ pub enum ModuleSource {
 }
 
 /// Loads the module for `wasm` from `dir`, or compiles it and stores it there.
-pub(crate) fn load_or_compile(engine: &Engine, wasm: &[u8], dir: &Path) -> Result<(Module, ModuleSource), RuntimeError> {
+pub(crate) fn load_or_compile(
+    engine: &Engine,
+    wasm: &[u8],
+    dir: &Path,
+) -> Result<(Module, ModuleSource), RuntimeError> {
     let path = dir.join(entry_name(engine, wasm));
     if let Some(module) = load(engine, &path) {
         return Ok((module, ModuleSource::Cache));
@@ -46,11 +50,18 @@ pub(crate) fn load_or_compile(engine: &Engine, wasm: &[u8], dir: &Path) -> Resul
 /// The file name of the entry for this engine and guest.
 fn entry_name(engine: &Engine, wasm: &[u8]) -> String {
     let mut engine_hash = std::collections::hash_map::DefaultHasher::new();
-    engine.precompile_compatibility_hash().hash(&mut engine_hash);
+    engine
+        .precompile_compatibility_hash()
+        .hash(&mut engine_hash);
     let mut digest = Sha256::new();
     digest.update(engine_hash.finish().to_le_bytes());
     digest.update(wasm);
-    let hex: String = digest.finalize().iter().take(16).map(|b| format!("{b:02x}")).collect();
+    let hex: String = digest
+        .finalize()
+        .iter()
+        .take(16)
+        .map(|b| format!("{b:02x}"))
+        .collect();
     format!("guest-{hex}.cwasm")
 }
 
@@ -70,7 +81,10 @@ fn load(engine: &Engine, path: &Path) -> Option<Module> {
 
 /// Writes the entry for `module` at `path`, atomically (a temporary file renamed into place).
 fn store(module: &Module, dir: &Path, path: &Path) -> Result<(), RuntimeError> {
-    let cache_error = |path: &Path, source| RuntimeError::Cache { path: path.to_owned(), source };
+    let cache_error = |path: &Path, source| RuntimeError::Cache {
+        path: path.to_owned(),
+        source,
+    };
     fs::create_dir_all(dir).map_err(|e| cache_error(dir, e))?;
     let body = module.serialize().map_err(RuntimeError::Module)?;
     let checksum = Sha256::digest(&body);

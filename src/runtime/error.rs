@@ -111,7 +111,12 @@ pub enum ScriptError {
 impl fmt::Display for ScriptError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Syntax { message, line, column, source_line } => {
+            Self::Syntax {
+                message,
+                line,
+                column,
+                source_line,
+            } => {
                 writeln!(f, "syntax error: {message}")?;
                 let gutter = line.to_string();
                 let pad = " ".repeat(gutter.len());
@@ -124,7 +129,12 @@ impl fmt::Display for ScriptError {
                     .collect();
                 write!(f, "{pad} | {caret_at}^")
             }
-            Self::Exception { message, line, column, stack } => {
+            Self::Exception {
+                message,
+                line,
+                column,
+                stack,
+            } => {
                 write!(f, "uncaught exception: {message}")?;
                 if let (Some(line), Some(column)) = (line, column) {
                     write!(f, " (mapping.js:{line}:{column})")?;
@@ -145,7 +155,9 @@ impl fmt::Display for ScriptError {
             Self::ResultTooLarge { limit_bytes } => {
                 write!(f, "the result is larger than {}", Bytes(*limit_bytes))
             }
-            Self::MissingMap => f.write_str("the script does not define a function `map(payload, request)`"),
+            Self::MissingMap => {
+                f.write_str("the script does not define a function `map(payload, request)`")
+            }
             Self::InvalidInput { message } => write!(f, "invalid input: {message}"),
             Self::Internal { message } => write!(f, "sandbox failure: {message}"),
         }
@@ -170,7 +182,7 @@ struct Millis(Duration);
 impl fmt::Display for Millis {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let micros = self.0.as_micros();
-        if micros % 1000 == 0 {
+        if micros.is_multiple_of(1000) {
             write!(f, "{} ms", micros / 1000)
         } else {
             write!(f, "{} ms", self.0.as_secs_f64() * 1000.0)
@@ -187,9 +199,9 @@ impl fmt::Display for Bytes {
         const MIB: usize = 1024 * 1024;
         const GIB: usize = 1024 * 1024 * 1024;
         match self.0 {
-            n if n >= GIB && n % GIB == 0 => write!(f, "{} GiB", n / GIB),
-            n if n >= MIB && n % MIB == 0 => write!(f, "{} MiB", n / MIB),
-            n if n >= KIB && n % KIB == 0 => write!(f, "{} KiB", n / KIB),
+            n if n >= GIB && n.is_multiple_of(GIB) => write!(f, "{} GiB", n / GIB),
+            n if n >= MIB && n.is_multiple_of(MIB) => write!(f, "{} MiB", n / MIB),
+            n if n >= KIB && n.is_multiple_of(KIB) => write!(f, "{} KiB", n / KIB),
             n => write!(f, "{n} bytes"),
         }
     }
@@ -201,9 +213,13 @@ mod tests {
 
     #[test]
     fn limits_display_in_their_units() {
-        let time = ScriptError::TimeLimit { limit: Duration::from_millis(50) };
+        let time = ScriptError::TimeLimit {
+            limit: Duration::from_millis(50),
+        };
         assert_eq!(time.to_string(), "time limit of 50 ms exceeded");
-        let memory = ScriptError::MemoryLimit { limit_bytes: 32 * 1024 * 1024 };
+        let memory = ScriptError::MemoryLimit {
+            limit_bytes: 32 * 1024 * 1024,
+        };
         assert_eq!(memory.to_string(), "memory limit of 32 MiB exceeded");
     }
 

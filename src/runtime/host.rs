@@ -39,7 +39,10 @@ impl HostState {
     /// State for a new instance whose memory may grow to `memory_bytes`.
     pub(crate) fn new(memory_bytes: usize) -> Self {
         Self {
-            limiter: MemoryLimiter { limit: memory_bytes, refused: false },
+            limiter: MemoryLimiter {
+                limit: memory_bytes,
+                refused: false,
+            },
             output: Vec::new(),
             started: Instant::now(),
             random: RandomState::new(),
@@ -65,7 +68,12 @@ impl MemoryLimiter {
 }
 
 impl ResourceLimiter for MemoryLimiter {
-    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         if desired > self.limit {
             self.refused = true;
             return Ok(false);
@@ -73,7 +81,12 @@ impl ResourceLimiter for MemoryLimiter {
         Ok(true)
     }
 
-    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         // The guest's function table does not grow at run time; refuse anything large.
         Ok(desired <= 100_000)
     }
@@ -106,27 +119,45 @@ fn memory(caller: &mut Caller<'_, HostState>) -> Option<Memory> {
 
 /// Writes zero into the two `u32` counts at `count_ptr` and `size_ptr`.
 fn empty_sizes(mut caller: Caller<'_, HostState>, count_ptr: i32, size_ptr: i32) -> i32 {
-    let Some(memory) = memory(&mut caller) else { return ERRNO_FAULT };
+    let Some(memory) = memory(&mut caller) else {
+        return ERRNO_FAULT;
+    };
     let zero = 0u32.to_le_bytes();
-    let ok = memory.write(&mut caller, count_ptr as u32 as usize, &zero).is_ok()
-        && memory.write(&mut caller, size_ptr as u32 as usize, &zero).is_ok();
+    let ok = memory
+        .write(&mut caller, count_ptr as u32 as usize, &zero)
+        .is_ok()
+        && memory
+            .write(&mut caller, size_ptr as u32 as usize, &zero)
+            .is_ok();
     if ok { ERRNO_SUCCESS } else { ERRNO_FAULT }
 }
 
 /// `fd_write`: stdout (1) and stderr (2) are captured, bounded; other descriptors do not exist.
-fn fd_write(mut caller: Caller<'_, HostState>, fd: i32, iovs: i32, iovs_len: i32, nwritten: i32) -> i32 {
+fn fd_write(
+    mut caller: Caller<'_, HostState>,
+    fd: i32,
+    iovs: i32,
+    iovs_len: i32,
+    nwritten: i32,
+) -> i32 {
     if fd != 1 && fd != 2 {
         return ERRNO_BADF;
     }
-    let Some(memory) = memory(&mut caller) else { return ERRNO_FAULT };
+    let Some(memory) = memory(&mut caller) else {
+        return ERRNO_FAULT;
+    };
     let (data, state) = memory.data_and_store_mut(&mut caller);
     let mut written: u32 = 0;
     for i in 0..iovs_len.max(0) as usize {
         let at = iovs as u32 as usize + i * 8;
-        let Some(iov) = data.get(at..at + 8) else { return ERRNO_FAULT };
+        let Some(iov) = data.get(at..at + 8) else {
+            return ERRNO_FAULT;
+        };
         let ptr = u32::from_le_bytes([iov[0], iov[1], iov[2], iov[3]]) as usize;
         let len = u32::from_le_bytes([iov[4], iov[5], iov[6], iov[7]]) as usize;
-        let Some(bytes) = data.get(ptr..ptr.saturating_add(len)) else { return ERRNO_FAULT };
+        let Some(bytes) = data.get(ptr..ptr.saturating_add(len)) else {
+            return ERRNO_FAULT;
+        };
         let room = OUTPUT_LIMIT.saturating_sub(state.output.len());
         state.output.extend_from_slice(&bytes[..len.min(room)]);
         written = written.saturating_add(len as u32);
@@ -143,7 +174,9 @@ fn fd_write(mut caller: Caller<'_, HostState>, fd: i32, iovs: i32, iovs_len: i32
 /// `random_get`: bytes from a per-store, OS-seeded hasher (not a cryptographic source; the guest
 /// uses them to seed hash maps and `Math.random`).
 fn random_get(mut caller: Caller<'_, HostState>, buf: i32, len: i32) -> i32 {
-    let Some(memory) = memory(&mut caller) else { return ERRNO_FAULT };
+    let Some(memory) = memory(&mut caller) else {
+        return ERRNO_FAULT;
+    };
     let (data, state) = memory.data_and_store_mut(&mut caller);
     let start = buf as u32 as usize;
     let Some(out) = data.get_mut(start..start.saturating_add(len as u32 as usize)) else {
@@ -160,7 +193,12 @@ fn random_get(mut caller: Caller<'_, HostState>, buf: i32, len: i32) -> i32 {
 }
 
 /// `clock_time_get`: realtime (0) from the system clock, the others monotonic since the instance started.
-fn clock_time_get(mut caller: Caller<'_, HostState>, clock_id: i32, _precision: i64, time_ptr: i32) -> i32 {
+fn clock_time_get(
+    mut caller: Caller<'_, HostState>,
+    clock_id: i32,
+    _precision: i64,
+    time_ptr: i32,
+) -> i32 {
     let nanos: u64 = match clock_id {
         0 => match SystemTime::now().duration_since(UNIX_EPOCH) {
             Ok(d) => u64::try_from(d.as_nanos()).unwrap_or(u64::MAX),
@@ -169,7 +207,9 @@ fn clock_time_get(mut caller: Caller<'_, HostState>, clock_id: i32, _precision: 
         1..=3 => u64::try_from(caller.data().started.elapsed().as_nanos()).unwrap_or(u64::MAX),
         _ => return ERRNO_INVAL,
     };
-    let Some(memory) = memory(&mut caller) else { return ERRNO_FAULT };
+    let Some(memory) = memory(&mut caller) else {
+        return ERRNO_FAULT;
+    };
     match memory.write(&mut caller, time_ptr as u32 as usize, &nanos.to_le_bytes()) {
         Ok(()) => ERRNO_SUCCESS,
         Err(_) => ERRNO_FAULT,

@@ -62,45 +62,91 @@ fn present<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<V
 #[derive(Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 enum GuestError {
-    Syntax { message: String, line: u32, column: u32 },
-    Exception { message: String, line: Option<u32>, column: Option<u32>, stack: String },
-    NotJson { what: String, path: String },
-    ResultTooLarge { limit: usize },
+    Syntax {
+        message: String,
+        line: u32,
+        column: u32,
+    },
+    Exception {
+        message: String,
+        line: Option<u32>,
+        column: Option<u32>,
+        stack: String,
+    },
+    NotJson {
+        what: String,
+        path: String,
+    },
+    ResultTooLarge {
+        limit: usize,
+    },
     MissingMap,
     StackOverflow,
-    Input { message: String },
-    Internal { message: String },
+    Input {
+        message: String,
+    },
+    Internal {
+        message: String,
+    },
 }
 
 impl Guest {
     /// Instantiates the guest (cheap: the module is pre-linked and its memory image copy-on-write).
-    pub(crate) fn instantiate(pre: &InstancePre<HostState>, limits: &Limits) -> Result<Self, ScriptError> {
-        let internal = |what: &str, e: wasmtime::Error| ScriptError::Internal { message: format!("{what}: {e:#}") };
+    pub(crate) fn instantiate(
+        pre: &InstancePre<HostState>,
+        limits: &Limits,
+    ) -> Result<Self, ScriptError> {
+        let internal = |what: &str, e: wasmtime::Error| ScriptError::Internal {
+            message: format!("{what}: {e:#}"),
+        };
         let mut store = Store::new(pre.module().engine(), HostState::new(limits.memory_bytes));
         store.limiter(|state| &mut state.limiter);
         store.epoch_deadline_trap();
         store.set_epoch_deadline(ticks(limits.time + SETUP_ALLOWANCE));
         let instance = pre.instantiate(&mut store).map_err(|e| {
             if store.data().limiter.refused {
-                ScriptError::MemoryLimit { limit_bytes: limits.memory_bytes }
+                ScriptError::MemoryLimit {
+                    limit_bytes: limits.memory_bytes,
+                }
             } else {
                 internal("cannot instantiate the guest", e)
             }
         })?;
-        let memory = instance
-            .get_memory(&mut store, "memory")
-            .ok_or_else(|| ScriptError::Internal { message: "the guest exports no memory".into() })?;
-        let input = instance.get_typed_func(&mut store, "hm_input").map_err(|e| internal("hm_input", e))?;
-        let compile = instance.get_typed_func(&mut store, "hm_compile").map_err(|e| internal("hm_compile", e))?;
-        let call = instance.get_typed_func(&mut store, "hm_call").map_err(|e| internal("hm_call", e))?;
-        Ok(Self { store, memory, input, compile, call })
+        let memory =
+            instance
+                .get_memory(&mut store, "memory")
+                .ok_or_else(|| ScriptError::Internal {
+                    message: "the guest exports no memory".into(),
+                })?;
+        let input = instance
+            .get_typed_func(&mut store, "hm_input")
+            .map_err(|e| internal("hm_input", e))?;
+        let compile = instance
+            .get_typed_func(&mut store, "hm_compile")
+            .map_err(|e| internal("hm_compile", e))?;
+        let call = instance
+            .get_typed_func(&mut store, "hm_call")
+            .map_err(|e| internal("hm_call", e))?;
+        Ok(Self {
+            store,
+            memory,
+            input,
+            compile,
+            call,
+        })
     }
 
     /// Creates the guest's context and compiles `source` in it (runs its top level once).
-    pub(crate) fn compile(&mut self, source: &str, limits: &Limits) -> Result<Vec<ConsoleLine>, Failure> {
+    pub(crate) fn compile(
+        &mut self,
+        source: &str,
+        limits: &Limits,
+    ) -> Result<Vec<ConsoleLine>, Failure> {
         let len = self.write_input(&[source.as_bytes()], limits)?;
         let compile = self.compile.clone();
-        let value = self.run(limits, limits.time + SETUP_ALLOWANCE, |store| compile.call(store, len))?;
+        let value = self.run(limits, limits.time + SETUP_ALLOWANCE, |store| {
+            compile.call(store, len)
+        })?;
         let (result, console) = self.read_envelope(value, Some(source));
         match result {
             Ok(_) => Ok(console),
@@ -111,15 +157,24 @@ impl Guest {
     /// Calls the script's `map` with the given payload and request JSON.
     ///
     /// `Err` means the instance must be discarded (it trapped or hit a limit).
-    pub(crate) fn call(&mut self, payload: &[u8], request: &[u8], limits: &Limits) -> Result<ScriptOutcome, Failure> {
+    pub(crate) fn call(
+        &mut self,
+        payload: &[u8],
+        request: &[u8],
+        limits: &Limits,
+    ) -> Result<ScriptOutcome, Failure> {
         let payload_len = u32::try_from(payload.len()).map_err(|_| Failure {
-            error: ScriptError::InvalidInput { message: "the payload is larger than 4 GiB".into() },
+            error: ScriptError::InvalidInput {
+                message: "the payload is larger than 4 GiB".into(),
+            },
             console: Vec::new(),
         })?;
         let request_len = request.len() as u32;
         self.write_input(&[payload, request], limits)?;
         let call = self.call.clone();
-        let value = self.run(limits, limits.time, |store| call.call(store, (payload_len, request_len)))?;
+        let value = self.run(limits, limits.time, |store| {
+            call.call(store, (payload_len, request_len))
+        })?;
         let (result, console) = self.read_envelope(value, None);
         Ok(ScriptOutcome { result, console })
     }
@@ -129,18 +184,24 @@ impl Guest {
         let total: usize = parts.iter().map(|p| p.len()).sum();
         let Ok(total32) = u32::try_from(total) else {
             return Err(Failure {
-                error: ScriptError::MemoryLimit { limit_bytes: limits.memory_bytes },
+                error: ScriptError::MemoryLimit {
+                    limit_bytes: limits.memory_bytes,
+                },
                 console: Vec::new(),
             });
         };
         let input = self.input.clone();
-        let ptr = self.run(limits, limits.time, |store| input.call(store, total32).map(u64::from))?;
+        let ptr = self.run(limits, limits.time, |store| {
+            input.call(store, total32).map(u64::from)
+        })?;
         let data = self.memory.data_mut(&mut self.store);
         let mut at = ptr as usize;
         for part in parts {
             let Some(slot) = data.get_mut(at..at + part.len()) else {
                 return Err(Failure {
-                    error: ScriptError::Internal { message: "the guest input buffer is out of bounds".into() },
+                    error: ScriptError::Internal {
+                        message: "the guest input buffer is out of bounds".into(),
+                    },
                     console: Vec::new(),
                 });
             };
@@ -169,17 +230,24 @@ impl Guest {
                 // allocator aborts with one of these messages on stderr).
                 let out_of_memory = state.limiter.refused
                     || console.iter().any(|line| {
-                        line.text.contains("memory allocation of") || line.text.contains("capacity overflow")
+                        line.text.contains("memory allocation of")
+                            || line.text.contains("capacity overflow")
                     });
                 let error = if out_of_memory {
-                    ScriptError::MemoryLimit { limit_bytes: limits.memory_bytes }
+                    ScriptError::MemoryLimit {
+                        limit_bytes: limits.memory_bytes,
+                    }
                 } else {
                     match error.downcast_ref::<Trap>() {
                         Some(Trap::Interrupt) => ScriptError::TimeLimit { limit: limits.time },
                         // The wasm stack, or the guest's shadow stack (which lies below address 0
                         // of linear memory, so exhausting it is an out-of-bounds access).
-                        Some(Trap::StackOverflow | Trap::MemoryOutOfBounds) => ScriptError::StackOverflow,
-                        _ => ScriptError::Internal { message: format!("the guest trapped: {error:#}") },
+                        Some(Trap::StackOverflow | Trap::MemoryOutOfBounds) => {
+                            ScriptError::StackOverflow
+                        }
+                        _ => ScriptError::Internal {
+                            message: format!("the guest trapped: {error:#}"),
+                        },
                     }
                 };
                 Err(Failure { error, console })
@@ -188,26 +256,41 @@ impl Guest {
     }
 
     /// Reads and decodes the envelope at `packed` (`ptr << 32 | len`).
-    fn read_envelope(&mut self, packed: u64, source: Option<&str>) -> (Result<Value, ScriptError>, Vec<ConsoleLine>) {
+    fn read_envelope(
+        &mut self,
+        packed: u64,
+        source: Option<&str>,
+    ) -> (Result<Value, ScriptError>, Vec<ConsoleLine>) {
         let ptr = (packed >> 32) as usize;
         let len = (packed & 0xffff_ffff) as usize;
         let mut console = captured_output(&self.store.data().output);
         let Some(bytes) = self.memory.data(&self.store).get(ptr..ptr + len) else {
-            let error = ScriptError::Internal { message: "the guest output is out of bounds".into() };
+            let error = ScriptError::Internal {
+                message: "the guest output is out of bounds".into(),
+            };
             return (Err(error), console);
         };
         let envelope: Envelope = match serde_json::from_slice(bytes) {
             Ok(envelope) => envelope,
             Err(e) => {
-                let error = ScriptError::Internal { message: format!("unreadable guest output: {e}") };
+                let error = ScriptError::Internal {
+                    message: format!("unreadable guest output: {e}"),
+                };
                 return (Err(error), console);
             }
         };
-        console.extend(envelope.console.into_iter().map(|(level, text)| ConsoleLine { level, text }));
+        console.extend(
+            envelope
+                .console
+                .into_iter()
+                .map(|(level, text)| ConsoleLine { level, text }),
+        );
         let result = match (envelope.ok, envelope.error) {
             (_, Some(error)) => Err(script_error(error, source)),
             (Some(value), None) => Ok(value),
-            (None, None) => Err(ScriptError::Internal { message: "the guest returned nothing".into() }),
+            (None, None) => Err(ScriptError::Internal {
+                message: "the guest returned nothing".into(),
+            }),
         };
         (result, console)
     }
@@ -216,16 +299,33 @@ impl Guest {
 /// The author-facing error for a guest error; `source` gives syntax errors their line.
 fn script_error(error: GuestError, source: Option<&str>) -> ScriptError {
     match error {
-        GuestError::Syntax { message, line, column } => {
+        GuestError::Syntax {
+            message,
+            line,
+            column,
+        } => {
             let source_line = source
                 .and_then(|s| s.lines().nth(line.saturating_sub(1) as usize))
                 .unwrap_or_default()
                 .to_owned();
-            ScriptError::Syntax { message, line, column, source_line }
+            ScriptError::Syntax {
+                message,
+                line,
+                column,
+                source_line,
+            }
         }
-        GuestError::Exception { message, line, column, stack } => {
-            ScriptError::Exception { message, line, column, stack }
-        }
+        GuestError::Exception {
+            message,
+            line,
+            column,
+            stack,
+        } => ScriptError::Exception {
+            message,
+            line,
+            column,
+            stack,
+        },
         GuestError::NotJson { what, path } => ScriptError::NotJson { what, path },
         GuestError::ResultTooLarge { limit } => ScriptError::ResultTooLarge { limit_bytes: limit },
         GuestError::MissingMap => ScriptError::MissingMap,
@@ -240,7 +340,10 @@ fn captured_output(output: &[u8]) -> Vec<ConsoleLine> {
     String::from_utf8_lossy(output)
         .lines()
         .filter(|l| !l.is_empty())
-        .map(|text| ConsoleLine { level: "stderr".into(), text: text.to_owned() })
+        .map(|text| ConsoleLine {
+            level: "stderr".into(),
+            text: text.to_owned(),
+        })
         .collect()
 }
 

@@ -53,7 +53,10 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Self { time: Duration::from_millis(50), memory_bytes: 32 * 1024 * 1024 }
+        Self {
+            time: Duration::from_millis(50),
+            memory_bytes: 32 * 1024 * 1024,
+        }
     }
 }
 
@@ -87,7 +90,9 @@ impl RequestInfo {
         }
         let mut query = serde_json::Map::new();
         for (name, value) in &self.query {
-            query.entry(name.clone()).or_insert_with(|| Value::String(value.clone()));
+            query
+                .entry(name.clone())
+                .or_insert_with(|| Value::String(value.clone()));
         }
         serde_json::json!({
             "method": self.method,
@@ -143,9 +148,17 @@ impl Sandbox {
         let dir = cache_dir.map_or_else(default_cache_dir, Path::to_path_buf);
         let (module, module_source) = cache::load_or_compile(&engine, GUEST_WASM, &dir)?;
         let linker = host::linker(&module).map_err(RuntimeError::Module)?;
-        let pre = linker.instantiate_pre(&module).map_err(RuntimeError::Module)?;
+        let pre = linker
+            .instantiate_pre(&module)
+            .map_err(RuntimeError::Module)?;
         let ticker = Ticker::start(engine).map_err(RuntimeError::Ticker)?;
-        Ok(Self { shared: Arc::new(Shared { pre, _ticker: ticker }), module_source })
+        Ok(Self {
+            shared: Arc::new(Shared {
+                pre,
+                _ticker: ticker,
+            }),
+            module_source,
+        })
     }
 
     /// Whether the guest module was loaded from the disk cache or compiled.
@@ -159,7 +172,9 @@ impl Sandbox {
     /// the lockdown of its realm. The instance is kept warm for the first call.
     pub fn compile(&self, source: &str, limits: Limits) -> Result<Script, ScriptError> {
         let mut guest = Guest::instantiate(&self.shared.pre, &limits)?;
-        guest.compile(source, &limits).map_err(|failure| failure.error)?;
+        guest
+            .compile(source, &limits)
+            .map_err(|failure| failure.error)?;
         Ok(Script {
             shared: Arc::clone(&self.shared),
             source: Arc::from(source),
@@ -218,7 +233,12 @@ impl Script {
             Some(guest) => guest,
             None => match self.new_instance() {
                 Ok(guest) => guest,
-                Err(failure) => return ScriptOutcome { result: Err(failure.error), console: failure.console },
+                Err(failure) => {
+                    return ScriptOutcome {
+                        result: Err(failure.error),
+                        console: failure.console,
+                    };
+                }
             },
         };
         self.call_in(guest, payload_json, request, true)
@@ -226,37 +246,64 @@ impl Script {
 
     /// Runs `map(payload, request)` in a new instance, discarded afterwards: the strongest
     /// isolation, at the cost of creating a boa context per event (about a millisecond).
-    pub fn call_in_fresh_instance(&self, payload_json: &[u8], request: &RequestInfo) -> ScriptOutcome {
+    pub fn call_in_fresh_instance(
+        &self,
+        payload_json: &[u8],
+        request: &RequestInfo,
+    ) -> ScriptOutcome {
         match self.new_instance() {
             Ok(guest) => self.call_in(guest, payload_json, request, false),
-            Err(failure) => ScriptOutcome { result: Err(failure.error), console: failure.console },
+            Err(failure) => ScriptOutcome {
+                result: Err(failure.error),
+                console: failure.console,
+            },
         }
     }
 
     /// Calls `guest`, and returns it to the pool if `keep` and it is still healthy.
-    fn call_in(&self, mut guest: Guest, payload_json: &[u8], request: &RequestInfo, keep: bool) -> ScriptOutcome {
+    fn call_in(
+        &self,
+        mut guest: Guest,
+        payload_json: &[u8],
+        request: &RequestInfo,
+        keep: bool,
+    ) -> ScriptOutcome {
         let request = match serde_json::to_vec(&request.to_json()) {
             Ok(request) => request,
             Err(e) => {
-                let error = ScriptError::Internal { message: format!("cannot encode the request: {e}") };
-                return ScriptOutcome { result: Err(error), console: Vec::new() };
+                let error = ScriptError::Internal {
+                    message: format!("cannot encode the request: {e}"),
+                };
+                return ScriptOutcome {
+                    result: Err(error),
+                    console: Vec::new(),
+                };
             }
         };
         match guest.call(payload_json, &request, &self.limits) {
             Ok(outcome) => {
-                if keep && let Ok(mut pool) = self.pool.lock() && pool.len() < self.max_idle {
+                if keep
+                    && let Ok(mut pool) = self.pool.lock()
+                    && pool.len() < self.max_idle
+                {
                     pool.push(guest);
                 }
                 outcome
             }
-            Err(Failure { error, console }) => ScriptOutcome { result: Err(error), console },
+            Err(Failure { error, console }) => ScriptOutcome {
+                result: Err(error),
+                console,
+            },
         }
     }
 
     /// A new instance with this script compiled in it.
     fn new_instance(&self) -> Result<Guest, Failure> {
-        let mut guest = Guest::instantiate(&self.shared.pre, &self.limits)
-            .map_err(|error| Failure { error, console: Vec::new() })?;
+        let mut guest =
+            Guest::instantiate(&self.shared.pre, &self.limits).map_err(|error| Failure {
+                error,
+                console: Vec::new(),
+            })?;
         guest.compile(&self.source, &self.limits)?;
         Ok(guest)
     }
@@ -275,13 +322,18 @@ impl Ticker {
     fn start(engine: Engine) -> std::io::Result<Self> {
         let stop = Arc::new(AtomicBool::new(false));
         let stopping = Arc::clone(&stop);
-        let thread = std::thread::Builder::new().name("hookmap-epoch".into()).spawn(move || {
-            while !stopping.load(Ordering::Relaxed) {
-                std::thread::sleep(TICK);
-                engine.increment_epoch();
-            }
-        })?;
-        Ok(Self { stop, thread: Some(thread) })
+        let thread = std::thread::Builder::new()
+            .name("hookmap-epoch".into())
+            .spawn(move || {
+                while !stopping.load(Ordering::Relaxed) {
+                    std::thread::sleep(TICK);
+                    engine.increment_epoch();
+                }
+            })?;
+        Ok(Self {
+            stop,
+            thread: Some(thread),
+        })
     }
 }
 

@@ -46,7 +46,10 @@ fn request() -> RequestInfo {
             ("x-tag".into(), "a".into()),
             ("x-tag".into(), "b".into()),
         ],
-        query: vec![("source".into(), "stripe".into()), ("source".into(), "ignored".into())],
+        query: vec![
+            ("source".into(), "stripe".into()),
+            ("source".into(), "ignored".into()),
+        ],
         received_at: "2026-11-29T09:40:00Z".into(),
     }
 }
@@ -80,12 +83,21 @@ fn hostile(body: &str, check: impl Fn(&ScriptError) -> bool) {
 
 /// [`hostile`] with a longer time limit, for scripts that must hit the memory limit first.
 fn hostile_memory(body: &str, check: impl Fn(&ScriptError) -> bool) {
-    hostile_with(Limits { time: Duration::from_secs(2), ..Limits::default() }, body, check);
+    hostile_with(
+        Limits {
+            time: Duration::from_secs(2),
+            ..Limits::default()
+        },
+        body,
+        check,
+    );
 }
 
 /// [`hostile`] with `limits`.
 fn hostile_with(limits: Limits, body: &str, check: impl Fn(&ScriptError) -> bool) {
-    let source = format!("function map(payload, request) {{ if (payload.hostile) {{ {body} }} return {{ fine: true }}; }}");
+    let source = format!(
+        "function map(payload, request) {{ if (payload.hostile) {{ {body} }} return {{ fine: true }}; }}"
+    );
     let hostile = script_with(&source, limits);
     let started = Instant::now();
     let outcome = call(&hostile, json!({"hostile": true}));
@@ -94,11 +106,26 @@ fn hostile_with(limits: Limits, body: &str, check: impl Fn(&ScriptError) -> bool
         Ok(value) => panic!("`{body}` succeeded with {value}"),
         Err(e) => e,
     };
-    assert!(check(&error), "`{body}` failed with an unexpected error: {error:?}");
-    assert!(elapsed < limits.time * 2, "`{body}` took {elapsed:?}, more than twice {:?}", limits.time);
-    assert_eq!(ok(&hostile, json!({"hostile": false})), json!({"fine": true}), "after `{body}`");
+    assert!(
+        check(&error),
+        "`{body}` failed with an unexpected error: {error:?}"
+    );
+    assert!(
+        elapsed < limits.time * 2,
+        "`{body}` took {elapsed:?}, more than twice {:?}",
+        limits.time
+    );
+    assert_eq!(
+        ok(&hostile, json!({"hostile": false})),
+        json!({"fine": true}),
+        "after `{body}`"
+    );
     let other = script("function map(p) { return { other: p.n + 1 }; }");
-    assert_eq!(ok(&other, json!({"n": 1})), json!({"other": 2}), "another script after `{body}`");
+    assert_eq!(
+        ok(&other, json!({"n": 1})),
+        json!({"other": 2}),
+        "another script after `{body}`"
+    );
 }
 
 fn is_time_limit(e: &ScriptError) -> bool {
@@ -106,7 +133,8 @@ fn is_time_limit(e: &ScriptError) -> bool {
 }
 
 fn is_memory_limit(e: &ScriptError) -> bool {
-    matches!(e, ScriptError::MemoryLimit { .. }) && e.to_string() == "memory limit of 32 MiB exceeded"
+    matches!(e, ScriptError::MemoryLimit { .. })
+        && e.to_string() == "memory limit of 32 MiB exceeded"
 }
 
 fn is_stack_overflow(e: &ScriptError) -> bool {
@@ -123,7 +151,10 @@ fn maps_a_payload_to_the_target_shape() {
            }"#,
     );
     let result = ok(&script, json!({"userId": "u_1", "first": "Ada"}));
-    assert_eq!(result, json!({"payload": {"target": {"usersById": ["u_1"]}, "detail": {"firstName": "Ada"}}}));
+    assert_eq!(
+        result,
+        json!({"payload": {"target": {"usersById": ["u_1"]}, "detail": {"firstName": "Ada"}}})
+    );
 }
 
 #[test]
@@ -147,8 +178,10 @@ fn results_keep_key_order_and_honour_to_json() {
         "function map(p) { return { z: 1, a: [1, 'two', null, true], d: new Date(0), nested: { toJSON() { return 'x'; } } }; }",
     );
     let result = ok(&script, json!({}));
-    assert_eq!(serde_json::to_string(&result).unwrap_or_default(),
-        r#"{"z":1,"a":[1,"two",null,true],"d":"1970-01-01T00:00:00.000Z","nested":"x"}"#);
+    assert_eq!(
+        serde_json::to_string(&result).unwrap_or_default(),
+        r#"{"z":1,"a":[1,"two",null,true],"d":"1970-01-01T00:00:00.000Z","nested":"x"}"#
+    );
 }
 
 #[test]
@@ -165,10 +198,18 @@ fn console_output_is_returned_with_results_and_errors() {
     );
     let outcome = call(&script, json!({}));
     assert_eq!(outcome.result, Ok(Value::Null));
-    let line = |level: &str, text: &str| ConsoleLine { level: level.into(), text: text.into() };
+    let line = |level: &str, text: &str| ConsoleLine {
+        level: level.into(),
+        text: text.into(),
+    };
     assert_eq!(
         outcome.console,
-        vec![line("log", r#"hello 42 {"a":[1,2]}"#), line("warn", "careful"), line("error", "bad"), line("info", "fyi")]
+        vec![
+            line("log", r#"hello 42 {"a":[1,2]}"#),
+            line("warn", "careful"),
+            line("error", "bad"),
+            line("info", "fyi")
+        ]
     );
     let failed = call(&script, json!({"fail": true}));
     assert!(failed.result.is_err());
@@ -177,13 +218,23 @@ fn console_output_is_returned_with_results_and_errors() {
 
 #[test]
 fn console_output_is_bounded() {
-    let limits = Limits { time: Duration::from_secs(2), ..Limits::default() };
-    let script = script_with("function map(p) { for (let i = 0; i < 1000; i++) console.log('x'.repeat(100)); return 1; }", limits);
+    let limits = Limits {
+        time: Duration::from_secs(2),
+        ..Limits::default()
+    };
+    let script = script_with(
+        "function map(p) { for (let i = 0; i < 1000; i++) console.log('x'.repeat(100)); return 1; }",
+        limits,
+    );
     let outcome = call(&script, json!({}));
     assert_eq!(outcome.result, Ok(json!(1)));
     let bytes: usize = outcome.console.iter().map(|l| l.text.len()).sum();
     assert!(bytes <= 64 * 1024 + 100, "{bytes} bytes of console output");
-    let last = outcome.console.last().map(|l| l.text.clone()).unwrap_or_default();
+    let last = outcome
+        .console
+        .last()
+        .map(|l| l.text.clone())
+        .unwrap_or_default();
     assert!(last.contains("truncated"), "{last}");
 }
 
@@ -196,11 +247,22 @@ fn syntax_errors_have_line_column_and_a_caret() {
         Ok(_) => panic!("compiled"),
         Err(e) => e,
     };
-    let ScriptError::Syntax { line, column, source_line, .. } = &error else { panic!("{error:?}") };
+    let ScriptError::Syntax {
+        line,
+        column,
+        source_line,
+        ..
+    } = &error
+    else {
+        panic!("{error:?}")
+    };
     assert_eq!((*line, source_line.as_str()), (3, "  return { a: x + };"));
     assert_eq!(*column, 19, "{error}");
     let text = error.to_string();
-    assert!(text.contains("3 |   return { a: x + };\n  |                   ^"), "{text}");
+    assert!(
+        text.contains("3 |   return { a: x + };\n  |                   ^"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -209,20 +271,42 @@ fn syntax_errors_on_the_first_line_point_into_the_author_source() {
         Ok(_) => panic!("compiled"),
         Err(e) => e,
     };
-    assert!(matches!(error, ScriptError::Syntax { line: 1, column: 26, .. }), "{error:?}");
+    assert!(
+        matches!(
+            error,
+            ScriptError::Syntax {
+                line: 1,
+                column: 26,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
 }
 
 #[test]
 fn a_script_without_map_is_refused() {
-    let error = sandbox().compile("function mapp(p) { return p; }", Limits::default()).err();
+    let error = sandbox()
+        .compile("function mapp(p) { return p; }", Limits::default())
+        .err();
     assert_eq!(error, Some(ScriptError::MissingMap));
 }
 
 #[test]
 fn exceptions_have_message_line_column_and_stack() {
-    let script = script("function helper(v) {\n  return v.missing.deeper;\n}\nfunction map(p) {\n  return helper(p);\n}");
+    let script = script(
+        "function helper(v) {\n  return v.missing.deeper;\n}\nfunction map(p) {\n  return helper(p);\n}",
+    );
     let error = err(&script, json!({}));
-    let ScriptError::Exception { message, line, column, stack } = &error else { panic!("{error:?}") };
+    let ScriptError::Exception {
+        message,
+        line,
+        column,
+        stack,
+    } = &error
+    else {
+        panic!("{error:?}")
+    };
     assert!(message.starts_with("TypeError"), "{message}");
     assert_eq!((*line, *column), (Some(2), Some(20)), "{error}");
     assert!(stack.contains("helper (mapping.js:2:"), "{stack}");
@@ -231,19 +315,24 @@ fn exceptions_have_message_line_column_and_stack() {
 
 #[test]
 fn thrown_errors_keep_their_name_and_message() {
-    let script = script("function map(p) {\n  throw new RangeError('amount ' + p.amount + ' is negative');\n}");
+    let script = script(
+        "function map(p) {\n  throw new RangeError('amount ' + p.amount + ' is negative');\n}",
+    );
     let error = err(&script, json!({"amount": -5}));
-    let ScriptError::Exception { message, line, .. } = &error else { panic!("{error:?}") };
+    let ScriptError::Exception { message, line, .. } = &error else {
+        panic!("{error:?}")
+    };
     assert_eq!(message, "RangeError: amount -5 is negative");
     assert_eq!(*line, Some(2));
 }
 
 #[test]
 fn throwing_other_values_gives_sensible_messages() {
-    let thrown = |body: &str| match err(&script(&format!("function map(p) {{ {body} }}")), json!({})) {
-        ScriptError::Exception { message, .. } => message,
-        other => panic!("{other:?}"),
-    };
+    let thrown =
+        |body: &str| match err(&script(&format!("function map(p) {{ {body} }}")), json!({})) {
+            ScriptError::Exception { message, .. } => message,
+            other => panic!("{other:?}"),
+        };
     assert_eq!(thrown("throw 42;"), "uncaught 42");
     assert_eq!(thrown("throw {};"), "uncaught {}");
     assert_eq!(thrown("throw { code: 7 };"), r#"uncaught {"code":7}"#);
@@ -254,18 +343,33 @@ fn throwing_other_values_gives_sensible_messages() {
 #[test]
 fn results_that_are_not_json_say_what_and_where() {
     let not_json = |body: &str| err(&script(&format!("function map(p) {{ {body} }}")), json!({}));
-    assert_eq!(not_json("return undefined;"), ScriptError::NotJson { what: "undefined".into(), path: "result".into() });
+    assert_eq!(
+        not_json("return undefined;"),
+        ScriptError::NotJson {
+            what: "undefined".into(),
+            path: "result".into()
+        }
+    );
     assert_eq!(
         not_json("return { payload: { detail: { x: function () {} } } };"),
-        ScriptError::NotJson { what: "function".into(), path: "result.payload.detail.x".into() }
+        ScriptError::NotJson {
+            what: "function".into(),
+            path: "result.payload.detail.x".into()
+        }
     );
     assert_eq!(
         not_json("const o = { a: [] }; o.a.push(o); return o;"),
-        ScriptError::NotJson { what: "cycle".into(), path: "result.a[0]".into() }
+        ScriptError::NotJson {
+            what: "cycle".into(),
+            path: "result.a[0]".into()
+        }
     );
     assert_eq!(
         not_json("return { 'odd key': 10n };"),
-        ScriptError::NotJson { what: "BigInt".into(), path: r#"result["odd key"]"#.into() }
+        ScriptError::NotJson {
+            what: "BigInt".into(),
+            path: r#"result["odd key"]"#.into()
+        }
     );
     let text = not_json("return { n: 1n };").to_string();
     assert_eq!(text, "the result is not JSON: result.n is a BigInt");
@@ -275,7 +379,11 @@ fn results_that_are_not_json_say_what_and_where() {
 fn an_invalid_payload_is_an_input_error() {
     let script = script("function map(p) { return p; }");
     let outcome = script.call(b"{not json", &request());
-    assert!(matches!(outcome.result, Err(ScriptError::InvalidInput { .. })), "{:?}", outcome.result);
+    assert!(
+        matches!(outcome.result, Err(ScriptError::InvalidInput { .. })),
+        "{:?}",
+        outcome.result
+    );
     assert_eq!(ok(&script, json!(3)), json!(3));
 }
 
@@ -283,15 +391,31 @@ fn an_invalid_payload_is_an_input_error() {
 
 #[test]
 fn limits_are_configurable() {
-    let limits = Limits { time: Duration::from_millis(20), memory_bytes: 24 * 1024 * 1024 };
+    let limits = Limits {
+        time: Duration::from_millis(20),
+        memory_bytes: 24 * 1024 * 1024,
+    };
     let script = script_with("function map(p) { while (true) {} }", limits);
     let started = Instant::now();
     let error = err(&script, json!({}));
     assert_eq!(error.to_string(), "time limit of 20 ms exceeded");
-    assert!(started.elapsed() < Duration::from_millis(40), "{:?}", started.elapsed());
-    let limits = Limits { time: Duration::from_secs(2), memory_bytes: 24 * 1024 * 1024 };
-    let script = script_with("function map(p) { let a = []; while (true) a.push('x'.repeat(1 << 20) + a.length); }", limits);
-    assert_eq!(err(&script, json!({})).to_string(), "memory limit of 24 MiB exceeded");
+    assert!(
+        started.elapsed() < Duration::from_millis(40),
+        "{:?}",
+        started.elapsed()
+    );
+    let limits = Limits {
+        time: Duration::from_secs(2),
+        memory_bytes: 24 * 1024 * 1024,
+    };
+    let script = script_with(
+        "function map(p) { let a = []; while (true) a.push('x'.repeat(1 << 20) + a.length); }",
+        limits,
+    );
+    assert_eq!(
+        err(&script, json!({})).to_string(),
+        "memory limit of 24 MiB exceeded"
+    );
 }
 
 // --- hostile scripts ---
@@ -303,53 +427,77 @@ fn hostile_infinite_loop() {
 
 #[test]
 fn hostile_nested_loops() {
-    hostile("let n = 0; for (let i = 0; i < 1e9; i++) for (let j = 0; j < 1e9; j++) n += i ^ j; return { n };", is_time_limit);
+    hostile(
+        "let n = 0; for (let i = 0; i < 1e9; i++) for (let j = 0; j < 1e9; j++) n += i ^ j; return { n };",
+        is_time_limit,
+    );
 }
 
 #[test]
 fn hostile_unbounded_recursion() {
-    hostile("function f(n) { return f(n + 1) + 1; } return f(0);", is_stack_overflow);
+    hostile(
+        "function f(n) { return f(n + 1) + 1; } return f(0);",
+        is_stack_overflow,
+    );
 }
 
 #[test]
 fn hostile_deep_recursion_through_getters() {
-    hostile("const o = { get x() { return this.x; } }; return o.x;", is_stack_overflow);
+    hostile(
+        "const o = { get x() { return this.x; } }; return o.x;",
+        is_stack_overflow,
+    );
 }
 
 #[test]
 fn hostile_huge_repeat() {
     // boa refuses a string this long up front (RangeError) or runs out of memory: either way a clean error.
     hostile_memory(r#"return "x".repeat(2 ** 30);"#, |e| {
-        is_memory_limit(e) || matches!(e, ScriptError::Exception { message, .. } if message.starts_with("RangeError"))
+        is_memory_limit(e)
+            || matches!(e, ScriptError::Exception { message, .. } if message.starts_with("RangeError"))
     });
 }
 
 #[test]
 fn hostile_string_doubling() {
-    hostile_memory("let s = 'x'; while (true) s = s + s + '.'; return s;", |e| {
-        is_memory_limit(e) || matches!(e, ScriptError::Exception { message, .. } if message.starts_with("RangeError"))
-    });
+    hostile_memory(
+        "let s = 'x'; while (true) s = s + s + '.'; return s;",
+        |e| {
+            is_memory_limit(e)
+                || matches!(e, ScriptError::Exception { message, .. } if message.starts_with("RangeError"))
+        },
+    );
 }
 
 #[test]
 fn hostile_array_growth() {
-    hostile_memory("const a = []; while (true) a.push({ i: a.length }); return a;", is_memory_limit);
+    hostile_memory(
+        "const a = []; while (true) a.push({ i: a.length }); return a;",
+        is_memory_limit,
+    );
 }
 
 #[test]
 fn hostile_array_of_large_strings() {
-    hostile_memory("const a = []; while (true) a.push('x'.repeat(1 << 20) + a.length); return a;", is_memory_limit);
+    hostile_memory(
+        "const a = []; while (true) a.push('x'.repeat(1 << 20) + a.length); return a;",
+        is_memory_limit,
+    );
 }
 
 #[test]
 fn hostile_catastrophic_regex() {
-    hostile(r#"return { m: /(a+)+$/.test("a".repeat(30) + "!") };"#, is_time_limit);
+    hostile(
+        r#"return { m: /(a+)+$/.test("a".repeat(30) + "!") };"#,
+        is_time_limit,
+    );
 }
 
 #[test]
 fn hostile_deeply_nested_source() {
     hostile(r#"Function("(".repeat(5000)); return 1;"#, |e| {
-        is_stack_overflow(e) || matches!(e, ScriptError::Exception { message, .. } if message.starts_with("SyntaxError"))
+        is_stack_overflow(e)
+            || matches!(e, ScriptError::Exception { message, .. } if message.starts_with("SyntaxError"))
     });
 }
 
@@ -360,29 +508,42 @@ fn hostile_getter_that_loops_on_the_result() {
 
 #[test]
 fn hostile_proxy_trap_that_loops_on_the_result() {
-    hostile("return new Proxy({}, { ownKeys() { while (true) {} } });", is_time_limit);
+    hostile(
+        "return new Proxy({}, { ownKeys() { while (true) {} } });",
+        is_time_limit,
+    );
 }
 
 #[test]
 fn hostile_throw_42() {
-    hostile("throw 42;", |e| matches!(e, ScriptError::Exception { message, .. } if message == "uncaught 42"));
+    hostile(
+        "throw 42;",
+        |e| matches!(e, ScriptError::Exception { message, .. } if message == "uncaught 42"),
+    );
 }
 
 #[test]
 fn hostile_throw_empty_object() {
-    hostile("throw {};", |e| matches!(e, ScriptError::Exception { message, .. } if message == "uncaught {}"));
+    hostile(
+        "throw {};",
+        |e| matches!(e, ScriptError::Exception { message, .. } if message == "uncaught {}"),
+    );
 }
 
 #[test]
 fn hostile_returned_cycle() {
-    hostile("const a = {}; a.self = a; return a;", |e| matches!(e, ScriptError::NotJson { what, .. } if what == "cycle"));
+    hostile(
+        "const a = {}; a.self = a; return a;",
+        |e| matches!(e, ScriptError::NotJson { what, .. } if what == "cycle"),
+    );
 }
 
 #[test]
 fn hostile_hundred_megabyte_result() {
-    hostile_memory("const s = 'x'.repeat(1024 * 1024); const out = []; for (let i = 0; i < 100; i++) out.push(s + i); return out;", |e| {
-        is_memory_limit(e) || matches!(e, ScriptError::ResultTooLarge { .. })
-    });
+    hostile_memory(
+        "const s = 'x'.repeat(1024 * 1024); const out = []; for (let i = 0; i < 100; i++) out.push(s + i); return out;",
+        |e| is_memory_limit(e) || matches!(e, ScriptError::ResultTooLarge { .. }),
+    );
 }
 
 // --- isolation between events ---
@@ -398,7 +559,10 @@ fn prototype_pollution_does_not_reach_the_next_event() {
            }"#,
     );
     for _ in 0..3 {
-        assert_eq!(ok(&script, json!({})), json!({"seen": null, "push": "function"}));
+        assert_eq!(
+            ok(&script, json!({})),
+            json!({"seen": null, "push": "function"})
+        );
     }
 }
 
@@ -414,15 +578,24 @@ fn globals_do_not_carry_over_between_events() {
              return { calls, keys: Object.keys(cache), counter: globalThis.counter || 0 };
            }"#,
     );
-    assert_eq!(ok(&script, json!({"k": "a"})), json!({"calls": 1, "keys": ["a"], "counter": 0}));
-    assert_eq!(ok(&script, json!({"k": "b"})), json!({"calls": 1, "keys": ["b"], "counter": 0}));
+    assert_eq!(
+        ok(&script, json!({"k": "a"})),
+        json!({"calls": 1, "keys": ["a"], "counter": 0})
+    );
+    assert_eq!(
+        ok(&script, json!({"k": "b"})),
+        json!({"calls": 1, "keys": ["b"], "counter": 0})
+    );
 }
 
 #[test]
 fn strict_scripts_see_the_lockdown_as_a_type_error() {
     let script = script("'use strict'; function map(p) { Object.prototype.x = 1; return 1; }");
     let error = err(&script, json!({}));
-    assert!(matches!(&error, ScriptError::Exception { message, .. } if message.starts_with("TypeError")), "{error:?}");
+    assert!(
+        matches!(&error, ScriptError::Exception { message, .. } if message.starts_with("TypeError")),
+        "{error:?}"
+    );
 }
 
 #[test]
@@ -436,7 +609,10 @@ fn overriding_inherited_methods_on_own_objects_still_works() {
              return { o: String(o), e: e.message, m: String(new Money(5)) };
            }"#,
     );
-    assert_eq!(ok(&script, json!({})), json!({"o": "custom", "e": "set later", "m": "5 EUR"}));
+    assert_eq!(
+        ok(&script, json!({})),
+        json!({"o": "custom", "e": "set later", "m": "5 EUR"})
+    );
 }
 
 #[test]
@@ -448,13 +624,18 @@ fn a_fresh_instance_gives_the_same_result() {
 
 #[test]
 fn scripts_run_in_parallel_from_several_threads() {
-    let script = script("function map(p) { let s = 0; for (let i = 0; i < 1000; i++) s += i; return { s, n: p.n }; }");
+    let script = script(
+        "function map(p) { let s = 0; for (let i = 0; i < 1000; i++) s += i; return { s, n: p.n }; }",
+    );
     std::thread::scope(|scope| {
         for t in 0..4 {
             let script = &script;
             scope.spawn(move || {
                 for n in 0..20 {
-                    assert_eq!(ok(script, json!({"n": t * 100 + n})), json!({"s": 499500, "n": t * 100 + n}));
+                    assert_eq!(
+                        ok(script, json!({"n": t * 100 + n})),
+                        json!({"s": 499500, "n": t * 100 + n})
+                    );
                 }
             });
         }
@@ -477,7 +658,11 @@ fn the_module_cache_is_reused_and_a_corrupt_entry_is_recompiled() {
         .map(|e| e.path())
         .filter(|p| p.extension().is_some_and(|x| x == "cwasm"))
         .collect();
-    assert!(!entries.is_empty(), "no cache entry in {}", cache_dir().display());
+    assert!(
+        !entries.is_empty(),
+        "no cache entry in {}",
+        cache_dir().display()
+    );
     for entry in &entries {
         let name = entry.file_name().map(PathBuf::from).unwrap_or_default();
         let mut bytes = std::fs::read(entry).unwrap_or_default();
@@ -487,7 +672,9 @@ fn the_module_cache_is_reused_and_a_corrupt_entry_is_recompiled() {
     }
     let recompiled = Sandbox::new(Some(dir.path())).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(recompiled.module_source(), ModuleSource::Compiled);
-    let script = recompiled.compile("function map(p) { return p; }", Limits::default()).unwrap_or_else(|e| panic!("{e}"));
+    let script = recompiled
+        .compile("function map(p) { return p; }", Limits::default())
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(script.call(b"[1]", &request()).result, Ok(json!([1])));
     let reloaded = Sandbox::new(Some(dir.path())).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(reloaded.module_source(), ModuleSource::Cache);
