@@ -74,6 +74,15 @@ fn benches(c: &mut Criterion) {
             b.iter(|| black_box(script.call(black_box(&event), &request)))
         });
     }
+    // The floor: the Default-style script on a 70-byte payload (almost nothing to convert).
+    let script = sandbox
+        .compile(DEFAULT_STYLE, Limits::default())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let small = br#"{"type":"t","data":{"object":{"metadata":{"userId":"usr_8f3a2c"}}}}"#;
+    assert!(script.call(small, &request).result.is_ok());
+    group.bench_function("warm/default_style_small_payload", |b| {
+        b.iter(|| black_box(script.call(black_box(small), &request)))
+    });
     let script = sandbox
         .compile(STRIPE_SIX_FIELDS, Limits::default())
         .unwrap_or_else(|e| panic!("{e}"));

@@ -29,6 +29,8 @@ use boa_engine::{
 };
 use serde_json::{Map, Value, json};
 
+mod lazy;
+
 /// The name under which the author's script appears in positions and stacks.
 const SCRIPT_PATH: &str = "mapping.js";
 /// Opens the factory that wraps the author's script, on the script's first line.
@@ -79,9 +81,14 @@ struct Engine {
     context: Context,
     /// Calling it runs the script's top level in a fresh scope and returns its `map`.
     factory: JsObject,
-    /// The realm's own `Object.keys`, taken before the author's code ran.
+}
+
+/// The realm's own functions the result writer uses, taken before the author's code ran.
+#[derive(Clone)]
+struct WriterHelpers {
+    /// `Object.keys`.
     object_keys: JsObject,
-    /// The realm's own `Array.isArray` (true for a Proxy of an array too).
+    /// `Array.isArray` (true for a Proxy of an array too).
     is_array: JsObject,
 }
 
@@ -92,6 +99,8 @@ thread_local! {
     static OUTPUT: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
     /// The compiled script, once `hm_compile` succeeded.
     static ENGINE: RefCell<Option<Engine>> = const { RefCell::new(None) };
+    /// See [`WriterHelpers`]; set once per instance.
+    static WRITER: RefCell<Option<WriterHelpers>> = const { RefCell::new(None) };
     /// Console lines of the current call.
     static CONSOLE: RefCell<Console> = const { RefCell::new(Console::new()) };
 }
@@ -219,6 +228,14 @@ fn compile(source: &str) -> Result<(), Value> {
         .as_object()
         .ok_or_else(|| json!({"kind": "internal", "message": "Array.isArray is missing"}))?;
 
+    WRITER.with_borrow_mut(|w| {
+        *w = Some(WriterHelpers {
+            object_keys,
+            is_array,
+        })
+    });
+    lazy::install(&mut context).map_err(internal)?;
+
     let wrapped = format!("{PREFIX}{source}{SUFFIX}");
     let script = Script::parse(
         Source::from_bytes(wrapped.as_bytes()).with_path(Path::new(SCRIPT_PATH)),
@@ -241,14 +258,7 @@ fn compile(source: &str) -> Result<(), Value> {
         return Err(json!({"kind": "missing_map"}));
     }
     lock_down(&mut context).map_err(internal)?;
-    ENGINE.with_borrow_mut(|engine| {
-        *engine = Some(Engine {
-            context,
-            factory,
-            object_keys,
-            is_array,
-        })
-    });
+    ENGINE.with_borrow_mut(|engine| *engine = Some(Engine { context, factory }));
     Ok(())
 }
 
@@ -366,6 +376,13 @@ fn describe(value: &JsValue, context: &mut Context) -> String {
     if value.is_callable() {
         return "[function]".to_owned();
     }
+    if value.is_object() {
+        // Through [[Get]], so lazy payload objects and getters show their properties.
+        return match write_json(value, context) {
+            Ok(json) => json.to_string(),
+            Err(_) => value.display().to_string(),
+        };
+    }
     match value.to_json(context) {
         Ok(Some(json)) => json.to_string(),
         Ok(None) => "undefined".to_owned(),
@@ -384,27 +401,46 @@ fn call(payload: &[u8], request: &[u8]) -> Result<Value, Value> {
         };
         let context = &mut engine.context;
         let internal = |e: JsError| json!({"kind": "internal", "message": e.to_string()});
-        let payload = JsValue::from_json(&payload, context).map_err(internal)?;
         let request = JsValue::from_json(&request, context).map_err(internal)?;
-        let map = engine
-            .factory
-            .call(&JsValue::undefined(), &[], context)
-            .map_err(|e| exception(e, context))?;
-        let Some(map) = map.as_object().filter(|m| m.is_callable()) else {
-            return Err(json!({"kind": "missing_map"}));
-        };
-        let result = map
-            .call(&JsValue::undefined(), &[payload, request], context)
-            .map_err(|e| exception(e, context))?;
-        let mut writer = ResultWriter {
-            object_keys: &engine.object_keys,
-            is_array: &engine.is_array,
-            ancestors: Vec::new(),
-            size: 0,
-        };
-        let mut path = String::from("result");
-        writer.write(&result, &mut path, context)
+        let payload = lazy::payload(payload, context).map_err(internal)?;
+        let outcome = run_map(&engine.factory, payload, request, context);
+        lazy::release();
+        outcome
     })
+}
+
+/// Calls the factory (a fresh top-level scope), then `map`, then writes the result.
+fn run_map(
+    factory: &JsObject,
+    payload: JsValue,
+    request: JsValue,
+    context: &mut Context,
+) -> Result<Value, Value> {
+    let map = factory
+        .call(&JsValue::undefined(), &[], context)
+        .map_err(|e| exception(e, context))?;
+    let Some(map) = map.as_object().filter(|m| m.is_callable()) else {
+        return Err(json!({"kind": "missing_map"}));
+    };
+    let result = map
+        .call(&JsValue::undefined(), &[payload, request], context)
+        .map_err(|e| exception(e, context))?;
+    write_json(&result, context)
+}
+
+/// Writes `value` as JSON through `[[Get]]`; see [`ResultWriter`].
+fn write_json(value: &JsValue, context: &mut Context) -> Result<Value, Value> {
+    let Some(helpers) = WRITER.with_borrow(Clone::clone) else {
+        return Err(json!({"kind": "internal", "message": "the result writer is not set up"}));
+    };
+    let mut writer = ResultWriter {
+        object_keys: &helpers.object_keys,
+        is_array: &helpers.is_array,
+        ancestors: Vec::new(),
+        size: 0,
+    };
+    let mut path = String::from("result");
+    writer.write(value, &mut path, context)
 }
 
 /// Serialises a script result to JSON through the object's own `[[Get]]`, so getters and Proxy
@@ -439,9 +475,7 @@ impl ResultWriter<'_> {
             JsVariant::Undefined => Err(not_json("undefined", path)),
             JsVariant::Boolean(b) => Ok(Value::Bool(b)),
             JsVariant::Integer32(i) => Ok(Value::from(i)),
-            JsVariant::Float64(f) => {
-                Ok(serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number))
-            }
+            JsVariant::Float64(f) => Ok(number(f)),
             JsVariant::String(s) => {
                 self.size += s.len();
                 if self.size > RESULT_LIMIT {
@@ -566,6 +600,16 @@ impl ResultWriter<'_> {
         }
         Ok(Value::Object(map))
     }
+}
+
+/// A JSON number for `f` as `JSON.stringify` writes it: integral values without a fraction,
+/// non-finite values as `null`.
+fn number(f: f64) -> Value {
+    const SAFE: f64 = 9_007_199_254_740_992.0; // 2^53
+    if f.fract() == 0.0 && f.abs() < SAFE {
+        return Value::from(f as i64);
+    }
+    serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)
 }
 
 /// Appends `.name`, or `["name"]` when `name` is not an identifier, to `path`.

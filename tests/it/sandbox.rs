@@ -686,3 +686,79 @@ fn sandbox_and_script_are_send_and_sync() {
     check::<Sandbox>();
     check::<Script>();
 }
+
+// --- the payload behaves like ordinary JSON objects (it is converted lazily) ---
+
+#[test]
+fn the_payload_behaves_like_plain_objects() {
+    let script = script(
+        r#"function map(p) {
+             const checks = {
+               same: p.a === p.a,
+               keys: Object.keys(p.a),
+               json: JSON.stringify(p.a),
+               spread: { ...p.a, z: 0 },
+               has: 'x' in p.a && !('nope' in p.a),
+               own: p.a.hasOwnProperty('x'),
+               isArray: Array.isArray(p.list) && p.list.length === 2,
+               mapped: p.list.map(i => i.n),
+               missing: p.a.nope === undefined,
+               text: String(p.a),
+               forIn: (() => { const k = []; for (const key in p.a) k.push(key); return k; })(),
+               entries: Object.entries(p.a.y),
+             };
+             p.a.x = 10;
+             delete p.a.y;
+             p.added = true;
+             checks.after = p;
+             console.log(p.list[0]);
+             return checks;
+           }"#,
+    );
+    let outcome = call(
+        &script,
+        json!({"a": {"x": 1, "y": {"deep": [1, 2]}}, "list": [{"n": 1}, {"n": 2}]}),
+    );
+    assert_eq!(
+        outcome.result,
+        Ok(json!({
+            "same": true,
+            "keys": ["x", "y"],
+            "json": r#"{"x":1,"y":{"deep":[1,2]}}"#,
+            "spread": {"x": 1, "y": {"deep": [1, 2]}, "z": 0},
+            "has": true,
+            "own": true,
+            "isArray": true,
+            "mapped": [1, 2],
+            "missing": true,
+            "text": "[object Object]",
+            "forIn": ["x", "y"],
+            "entries": [["deep", [1, 2]]],
+            "after": {"a": {"x": 10}, "list": [{"n": 1}, {"n": 2}], "added": true},
+        }))
+    );
+    assert_eq!(
+        outcome.console,
+        vec![ConsoleLine {
+            level: "log".into(),
+            text: r#"{"n":1}"#.into()
+        }]
+    );
+}
+
+#[test]
+fn payloads_of_every_json_type_arrive_intact() {
+    let script = script("function map(p) { return p; }");
+    for payload in [
+        json!(null),
+        json!(true),
+        json!(-7),
+        json!(1.5),
+        json!(4_000_000_000u64),
+        json!("text"),
+        json!([1, [2, {"a": null}]]),
+        json!({"a": {"b": {"c": "é€😀"}}}),
+    ] {
+        assert_eq!(ok(&script, payload.clone()), payload);
+    }
+}
