@@ -54,8 +54,8 @@ pub(crate) struct Helpers {
 }
 
 thread_local! {
-    /// The payload of the current call.
-    static PAYLOAD: RefCell<Value> = const { RefCell::new(Value::Null) };
+    /// The documents of the current call (payload and request).
+    static PAYLOAD: RefCell<Vec<Value>> = const { RefCell::new(Vec::new()) };
     /// Lazy objects of the current call, by proxy target.
     static LAZY: RefCell<HashMap<JsObject, Lazy>> = RefCell::new(HashMap::new());
     /// See [`Helpers`]; set once per instance.
@@ -129,24 +129,37 @@ pub(crate) fn install(context: &mut Context) -> JsResult<()> {
     Ok(())
 }
 
-/// The script's view of `payload`, for one call. Invalidates the previous call's lazy objects.
-pub(crate) fn payload(payload: Value, context: &mut Context) -> JsResult<JsValue> {
+/// The script's view of `documents` (payload, request), for one call. Invalidates the previous
+/// call's lazy objects.
+pub(crate) fn documents<const N: usize>(
+    documents: [Value; N],
+    context: &mut Context,
+) -> JsResult<[JsValue; N]> {
     LAZY.with_borrow_mut(HashMap::clear);
-    PAYLOAD.with_borrow_mut(|p| *p = payload);
-    convert_at(Vec::new(), context)
+    PAYLOAD.with_borrow_mut(|p| *p = documents.into());
+    let mut values = Vec::with_capacity(N);
+    for root in 0..N {
+        values.push(convert_at(vec![Step::Index(root)], context)?);
+    }
+    values
+        .try_into()
+        .map_err(|_| JsNativeError::typ().with_message("lost a document").into())
 }
 
 /// Drops the current call's payload and lazy objects.
 pub(crate) fn release() {
     LAZY.with_borrow_mut(HashMap::clear);
-    PAYLOAD.with_borrow_mut(|p| *p = Value::Null);
+    PAYLOAD.with_borrow_mut(Vec::clear);
 }
 
-/// The value at `path` in the payload.
+/// The value at `path` (whose first step is the document's index).
 fn with_node<R>(path: &[Step], f: impl FnOnce(Option<&Value>) -> R) -> R {
-    PAYLOAD.with_borrow(|root| {
-        let mut node = Some(root);
-        for step in path {
+    PAYLOAD.with_borrow(|roots| {
+        let (Some(Step::Index(root)), Some(rest)) = (path.first(), path.get(1..)) else {
+            return f(None);
+        };
+        let mut node = roots.get(*root);
+        for step in rest {
             node = match (node, step) {
                 (Some(Value::Object(map)), Step::Key(key)) => map.get(key),
                 (Some(Value::Array(items)), Step::Index(i)) => items.get(*i),

@@ -20,6 +20,8 @@ use std::cell::RefCell;
 use std::collections::HashSet;
 use std::path::Path;
 
+use boa_engine::builtins::object::OrdinaryObject;
+use boa_engine::builtins::proxy::Proxy;
 use boa_engine::object::{IntegrityLevel, ObjectInitializer};
 use boa_engine::property::{Attribute, PropertyKey};
 use boa_engine::value::JsVariant;
@@ -401,8 +403,7 @@ fn call(payload: &[u8], request: &[u8]) -> Result<Value, Value> {
         };
         let context = &mut engine.context;
         let internal = |e: JsError| json!({"kind": "internal", "message": e.to_string()});
-        let request = JsValue::from_json(&request, context).map_err(internal)?;
-        let payload = lazy::payload(payload, context).map_err(internal)?;
+        let [payload, request] = lazy::documents([payload, request], context).map_err(internal)?;
         let outcome = run_map(&engine.factory, payload, request, context);
         lazy::release();
         outcome
@@ -531,16 +532,18 @@ impl ResultWriter<'_> {
             }
         }
         let base = path.len();
+        let proxy = object.is::<Proxy>();
         let array = object.is_array()
-            || self
-                .is_array
-                .call(
-                    &JsValue::undefined(),
-                    &[JsValue::from(object.clone())],
-                    context,
-                )
-                .map_err(|e| thrown(e, context))?
-                .to_boolean();
+            || proxy
+                && self
+                    .is_array
+                    .call(
+                        &JsValue::undefined(),
+                        &[JsValue::from(object.clone())],
+                        context,
+                    )
+                    .map_err(|e| thrown(e, context))?
+                    .to_boolean();
         if array {
             let len = object
                 .get(js_string!("length"), context)
@@ -562,6 +565,9 @@ impl ResultWriter<'_> {
                 items.push(written?);
             }
             return Ok(Value::Array(items));
+        }
+        if object.is::<OrdinaryObject>() {
+            return self.write_ordinary(object, path, context);
         }
         let keys = self
             .object_keys
@@ -610,6 +616,49 @@ fn number(f: f64) -> Value {
         return Value::from(f as i64);
     }
     serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)
+}
+
+impl ResultWriter<'_> {
+    /// Converts a plain object: its enumerable own string keys, read without calling `Object.keys`.
+    fn write_ordinary(
+        &mut self,
+        object: &JsObject,
+        path: &mut String,
+        context: &mut Context,
+    ) -> Result<Value, Value> {
+        let thrown = |e: JsError, context: &mut Context| exception(e, context);
+        let base = path.len();
+        let keys = object
+            .own_property_keys(context)
+            .map_err(|e| thrown(e, context))?;
+        let mut map = Map::new();
+        for key in keys {
+            let name = match &key {
+                PropertyKey::String(s) => s.to_std_string_escaped(),
+                PropertyKey::Index(i) => i.get().to_string(),
+                PropertyKey::Symbol(_) => continue,
+            };
+            // A getter may have deleted it meanwhile: then it is left out, as JSON.stringify does.
+            let enumerable = object
+                .borrow()
+                .properties()
+                .get(&key)
+                .and_then(|d| d.enumerable());
+            if enumerable != Some(true) {
+                continue;
+            }
+            let item = object.get(key, context).map_err(|e| thrown(e, context))?;
+            self.size += name.len();
+            if item.is_undefined() {
+                continue;
+            }
+            push_key(path, &name);
+            let written = self.write(&item, path, context);
+            path.truncate(base);
+            map.insert(name, written?);
+        }
+        Ok(Value::Object(map))
+    }
 }
 
 /// Appends `.name`, or `["name"]` when `name` is not an identifier, to `path`.

@@ -762,3 +762,36 @@ fn payloads_of_every_json_type_arrive_intact() {
         assert_eq!(ok(&script, payload.clone()), payload);
     }
 }
+
+#[test]
+fn a_top_level_that_never_ends_fails_to_compile_with_the_time_limit() {
+    let started = Instant::now();
+    let error = sandbox()
+        .compile(
+            "while (true) {}\nfunction map(p) { return p; }",
+            Limits::default(),
+        )
+        .err();
+    assert_eq!(
+        error,
+        Some(ScriptError::TimeLimit {
+            limit: Duration::from_millis(50)
+        })
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn an_unfinished_script_points_past_its_end() {
+    let error = sandbox()
+        .compile("function map(p) {\n  return {", Limits::default())
+        .err();
+    assert!(
+        matches!(&error, Some(ScriptError::Syntax { line: 2, .. })),
+        "{error:?}"
+    );
+}
