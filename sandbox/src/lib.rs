@@ -77,6 +77,31 @@ const TAME_OVERRIDES: &str = r#"(function () {
   }
 })()"#;
 
+/// An array of the intrinsics that no property path from `globalThis` reaches (iterator and
+/// generator prototypes, `%ThrowTypeError%`, ..), so that [`lock_down`] freezes them too.
+const HIDDEN_INTRINSICS: &str = r#"(function () {
+  const found = [];
+  const add = (make) => { try { const o = make(); if (o !== null && o !== undefined) found.push(o); } catch (e) {} };
+  const proto = Object.getPrototypeOf;
+  add(() => proto([][Symbol.iterator]()));
+  add(() => proto(proto([][Symbol.iterator]())));
+  add(() => proto(new Map()[Symbol.iterator]()));
+  add(() => proto(new Set()[Symbol.iterator]()));
+  add(() => proto(""[Symbol.iterator]()));
+  add(() => proto(/a/g[Symbol.matchAll]("a")));
+  add(() => proto(function* () {}));
+  add(() => proto(async function () {}));
+  add(() => proto(async function* () {}));
+  add(() => proto((function* () {})()));
+  add(() => proto((async function* () {})()));
+  add(() => proto(proto((async function* () {})())));
+  add(() => proto([].values().map((x) => x)));
+  add(() => proto(Iterator.from({ next() { return { done: true }; } })));
+  add(() => (function () { "use strict"; return Object.getOwnPropertyDescriptor(arguments, "callee").get; })());
+  add(() => proto(Promise.resolve()));
+  return found;
+})()"#;
+
 /// One instance's engine state.
 struct Engine {
     /// The boa context: one realm, locked down after compilation.
@@ -271,6 +296,10 @@ fn lock_down(context: &mut Context) -> JsResult<()> {
     context.eval(Source::from_bytes(TAME_OVERRIDES))?;
     let mut seen: HashSet<JsObject> = HashSet::new();
     let mut todo = vec![context.global_object()];
+    let hidden = context.eval(Source::from_bytes(HIDDEN_INTRINSICS))?;
+    if let Some(hidden) = hidden.as_object() {
+        todo.push(hidden);
+    }
     while let Some(object) = todo.pop() {
         if !seen.insert(object.clone()) {
             continue;

@@ -795,3 +795,24 @@ fn an_unfinished_script_points_past_its_end() {
         "{error:?}"
     );
 }
+
+#[test]
+fn hidden_intrinsics_are_frozen_too() {
+    let script = script(
+        r#"function map(p) {
+             const arrayIterator = Object.getPrototypeOf([][Symbol.iterator]());
+             const generator = Object.getPrototypeOf(function* () {});
+             const before = [arrayIterator.polluted, generator.polluted];
+             try { arrayIterator.polluted = 1; } catch (e) {}
+             try { generator.polluted = 1; } catch (e) {}
+             try { arrayIterator.next = function () { return { done: true }; }; } catch (e) {}
+             return { before: before.map(v => v === undefined), spread: [...[1, 2]] };
+           }"#,
+    );
+    for _ in 0..2 {
+        assert_eq!(
+            ok(&script, json!({})),
+            json!({"before": [true, true], "spread": [1, 2]})
+        );
+    }
+}
