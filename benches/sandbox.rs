@@ -74,6 +74,13 @@ fn benches(c: &mut Criterion) {
             b.iter(|| black_box(script.call(black_box(&event), &request)))
         });
     }
+    // The fixed cost of a call: the ABI round trip, the request, a fresh top-level scope.
+    let script = sandbox
+        .compile("function map() { return 1; }", Limits::default())
+        .unwrap_or_else(|e| panic!("{e}"));
+    group.bench_function("warm/constant", |b| {
+        b.iter(|| black_box(script.call(black_box(b"1"), &request)))
+    });
     // The floor: the Default-style script on a 70-byte payload (almost nothing to convert).
     let script = sandbox
         .compile(DEFAULT_STYLE, Limits::default())
@@ -96,6 +103,13 @@ fn benches(c: &mut Criterion) {
                 .unwrap_or_else(|e| panic!("{e}"));
             black_box(script.call(&event, &request))
         })
+    });
+    group.finish();
+
+    let mut group = c.benchmark_group("sandbox_start");
+    group.sample_size(10);
+    group.bench_function("new_from_module_cache", |b| {
+        b.iter(|| black_box(Sandbox::new(Some(&cache)).unwrap_or_else(|e| panic!("{e}"))))
     });
     group.finish();
 }
