@@ -44,7 +44,33 @@ pub(crate) fn load_or_compile(
     }
     let module = Module::from_binary(engine, wasm).map_err(RuntimeError::Module)?;
     store(&module, dir, &path)?;
+    prune(dir, &path);
     Ok((module, ModuleSource::Compiled))
+}
+
+/// Entries of other guests or engines unused for this long are removed when a new one is written.
+const STALE_AFTER: std::time::Duration = std::time::Duration::from_secs(7 * 24 * 60 * 60);
+
+/// Removes other entries not written or read for [`STALE_AFTER`] (best effort: another process
+/// of a different version may still use a recent one, so those stay).
+fn prune(dir: &Path, keep: &Path) {
+    let Ok(entries) = fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let is_entry = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with("guest-") && n.ends_with(".cwasm"));
+        let stale = entry
+            .metadata()
+            .and_then(|m| m.accessed().or_else(|_| m.modified()))
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > STALE_AFTER);
+        if is_entry && stale && path != keep {
+            let _ = fs::remove_file(&path);
+        }
+    }
 }
 
 /// The file name of the entry for this engine and guest.
