@@ -54,7 +54,9 @@ const STALE_AFTER: std::time::Duration = std::time::Duration::from_secs(7 * 24 *
 /// Removes other entries not written or read for [`STALE_AFTER`] (best effort: another process
 /// of a different version may still use a recent one, so those stay).
 fn prune(dir: &Path, keep: &Path) {
-    let Ok(entries) = fs::read_dir(dir) else { return };
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
     for entry in entries.flatten() {
         let path = entry.path();
         let is_entry = path

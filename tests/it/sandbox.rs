@@ -816,3 +816,35 @@ fn hidden_intrinsics_are_frozen_too() {
         );
     }
 }
+
+#[test]
+fn a_payload_larger_than_the_memory_limit_is_refused_cleanly() {
+    let script = script("function map(p) { return p.length; }");
+    let huge = format!("\"{}\"", "x".repeat(40 * 1024 * 1024));
+    let outcome = script.call(huge.as_bytes(), &request());
+    assert!(
+        matches!(outcome.result, Err(ScriptError::MemoryLimit { .. })),
+        "{:?}",
+        outcome.result
+    );
+    assert_eq!(script.call(b"\"abc\"", &request()).result, Ok(json!(3)));
+}
+
+#[test]
+fn deeply_nested_inputs_and_results_are_errors() {
+    let script = script(
+        "function map(p) { let o = {}; for (let i = 0; i < 10000; i++) o = { o }; return p === 1 ? o : p; }",
+    );
+    let deep_payload = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+    let outcome = script.call(deep_payload.as_bytes(), &request());
+    assert!(
+        matches!(outcome.result, Err(ScriptError::InvalidInput { .. })),
+        "{:?}",
+        outcome.result
+    );
+    let error = err(&script, json!(1));
+    assert!(
+        matches!(&error, ScriptError::NotJson { what, .. } if what == "too deeply nested"),
+        "{error:?}"
+    );
+}
