@@ -47,7 +47,7 @@ const MAX_WASM_STACK: usize = 1024 * 1024;
 pub struct Limits {
     /// Wall time of one call (default 50 ms).
     pub time: Duration,
-    /// Linear memory of one instance, bytes (default 32 MiB; the guest itself needs about 8 MiB).
+    /// Linear memory of one instance, bytes (default 32 MiB; the guest itself needs about 3 MiB).
     pub memory_bytes: usize,
 }
 

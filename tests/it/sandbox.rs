@@ -848,3 +848,18 @@ fn deeply_nested_inputs_and_results_are_errors() {
         "{error:?}"
     );
 }
+
+#[test]
+fn a_memory_limit_below_what_the_engine_needs_fails_at_compile_time() {
+    let limits = Limits {
+        memory_bytes: 1024 * 1024,
+        ..Limits::default()
+    };
+    let error = sandbox()
+        .compile("function map(p) { return p; }", limits)
+        .err();
+    assert_eq!(
+        error.map(|e| e.to_string()),
+        Some("memory limit of 1 MiB exceeded".to_owned())
+    );
+}
