@@ -36,7 +36,7 @@ enum Lazy {
         /// Converted properties, by name.
         read: HashMap<String, JsValue>,
     },
-    /// Converted into this ordinary object; every trap forwards to it.
+    /// Converted into this ordinary object (the target itself); every trap forwards to it.
     Ready(JsObject),
 }
 
@@ -49,8 +49,8 @@ pub(crate) struct Helpers {
     /// The shared handler object with the native traps.
     handler: JsObject,
     /// `Reflect.get`, `set`, `has`, `deleteProperty`, `defineProperty`, `ownKeys`,
-    /// `getOwnPropertyDescriptor`, in this order.
-    reflect: [JsObject; 7],
+    /// `getOwnPropertyDescriptor`, `preventExtensions`, in this order.
+    reflect: [JsObject; 8],
 }
 
 thread_local! {
@@ -70,6 +70,7 @@ const DELETE: usize = 3;
 const DEFINE: usize = 4;
 const OWN_KEYS: usize = 5;
 const DESCRIPTOR: usize = 6;
+const PREVENT_EXTENSIONS: usize = 7;
 
 /// Takes what the traps need from `context` (before the author's code runs).
 pub(crate) fn install(context: &mut Context) -> JsResult<()> {
@@ -83,6 +84,7 @@ pub(crate) fn install(context: &mut Context) -> JsResult<()> {
         "defineProperty",
         "ownKeys",
         "getOwnPropertyDescriptor",
+        "preventExtensions",
     ] {
         let function = reflect_object.get(JsString::from(name), context)?;
         reflect.push(
@@ -91,7 +93,7 @@ pub(crate) fn install(context: &mut Context) -> JsResult<()> {
                 .ok_or_else(|| JsNativeError::typ().with_message("Reflect is incomplete"))?,
         );
     }
-    let reflect: [JsObject; 7] = reflect
+    let reflect: [JsObject; 8] = reflect
         .try_into()
         .map_err(|_| JsNativeError::typ().with_message("Reflect is incomplete"))?;
     let handler = ObjectInitializer::new(context)
@@ -117,6 +119,11 @@ pub(crate) fn install(context: &mut Context) -> JsResult<()> {
             NativeFunction::from_fn_ptr(trap_descriptor),
             js_string!("getOwnPropertyDescriptor"),
             2,
+        )
+        .function(
+            NativeFunction::from_fn_ptr(trap_prevent_extensions),
+            js_string!("preventExtensions"),
+            1,
         )
         .build();
     let helpers = Helpers {
@@ -263,7 +270,9 @@ fn materialize(target: &JsObject, context: &mut Context) -> JsResult<JsObject> {
         Some(Value::Object(map)) => map.keys().cloned().collect(),
         _ => Vec::new(),
     });
-    let object = JsObject::with_object_proto(context.intrinsics());
+    // Converted into the target itself: the proxy invariants then hold trivially, also once the
+    // object is made non-extensible or frozen.
+    let object = target.clone();
     for key in keys {
         let value = match read.remove(&key) {
             Some(value) => value,
@@ -412,4 +421,13 @@ fn trap_own_keys(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResu
 /// `getOwnPropertyDescriptor`.
 fn trap_descriptor(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<JsValue> {
     forward(DESCRIPTOR, args, context)
+}
+
+/// `preventExtensions` (and so `Object.freeze`, `Object.seal`): converts first.
+fn trap_prevent_extensions(
+    _: &JsValue,
+    args: &[JsValue],
+    context: &mut Context,
+) -> JsResult<JsValue> {
+    forward(PREVENT_EXTENSIONS, args, context)
 }

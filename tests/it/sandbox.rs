@@ -863,3 +863,14 @@ fn a_memory_limit_below_what_the_engine_needs_fails_at_compile_time() {
         Some("memory limit of 1 MiB exceeded".to_owned())
     );
 }
+
+#[test]
+fn the_payload_can_be_frozen_and_sealed() {
+    let script = script(
+        "'use strict'; function map(p) { Object.freeze(p.a); Object.seal(p); let threw = false; try { p.a.b = 2; } catch (e) { threw = true; } return { frozen: Object.isFrozen(p.a), sealed: Object.isSealed(p), threw, p }; }",
+    );
+    assert_eq!(
+        ok(&script, json!({"a": {"b": 1}})),
+        json!({"frozen": true, "sealed": true, "threw": true, "p": {"a": {"b": 1}}})
+    );
+}
