@@ -817,12 +817,14 @@ fn rewrite_frame(frame: &str) -> String {
     let Some(start) = frame.find(&marker) else {
         return frame.to_owned();
     };
-    let Some((line, column)) = frame_position_raw(frame) else {
+    let Some((line, column)) = frame_position(frame) else {
         return frame.to_owned();
     };
     let (line, column) = unwrap_position(line, column);
     let name = frame[..start].trim_end();
-    let name = if name == "<anonymous>" || name == "<main>" {
+    // The factory that wraps the author's script is an anonymous function too, so anonymous
+    // frames keep boa's name; only the script's own top level is renamed.
+    let name = if name == "<main>" {
         "<top level>"
     } else {
         name
@@ -830,16 +832,11 @@ fn rewrite_frame(frame: &str) -> String {
     format!("{name} ({SCRIPT_PATH}:{line}:{column})")
 }
 
-/// The position in a frame text, as written by boa (wrapped source).
-fn frame_position_raw(frame: &str) -> Option<(u32, u32)> {
+/// The `line:column` in a frame text (`name (mapping.js:line:column)`).
+fn frame_position(frame: &str) -> Option<(u32, u32)> {
     let marker = format!("({SCRIPT_PATH}:");
     let start = frame.find(&marker)? + marker.len();
     let inner = frame[start..].strip_suffix(')')?;
     let (line, column) = inner.split_once(':')?;
     Some((line.parse().ok()?, column.parse().ok()?))
-}
-
-/// The position in a rewritten frame text.
-fn frame_position(frame: &str) -> Option<(u32, u32)> {
-    frame_position_raw(frame)
 }
