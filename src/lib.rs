@@ -2,8 +2,10 @@
 //!
 //! A request body of a shape we do not control is mapped by a [`mapping::Program`]
 //! into the fixed target [`schema`]. [`sample`] lists what a sample body offers to map;
-//! [`security`] checks that a request comes from the expected sender.
-#![forbid(unsafe_code)]
+//! [`security`] checks that a request comes from the expected sender; [`runtime`] runs
+//! script mappings in a WebAssembly sandbox.
+// `deny`, not `forbid`: the runtime's module cache allows it in that one module (see runtime::cache).
+#![deny(unsafe_code)]
 #![warn(missing_docs)]
 
 /// Implements `Display` (one error per line) and `Error` for a newtype over a list of errors.
@@ -31,6 +33,7 @@ pub mod field_path;
 pub mod fuzzing;
 pub mod mapping;
 pub mod presets;
+pub mod runtime;
 pub mod sample;
 pub mod schema;
 pub mod security;

@@ -7,4 +7,5 @@ mod golden;
 mod jsonpath_cts;
 mod mapping_golden;
 mod proptests;
+mod sandbox;
 mod security;

@@ -1,0 +1,249 @@
+//! One guest instance: a wasmtime store holding one boa context with one compiled script, and the
+//! calls across the guest ABI (see `sandbox/src/lib.rs`).
+
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde_json::Value;
+use wasmtime::{InstancePre, Memory, Store, Trap, TypedFunc};
+
+use super::error::ScriptError;
+use super::host::HostState;
+use super::{ConsoleLine, Limits, ScriptOutcome};
+
+/// Period of the epoch ticker; time limits are counted in these ticks.
+pub(crate) const TICK: Duration = Duration::from_millis(1);
+/// Extra time compilation gets over the script's limit: creating the context and locking the
+/// realm down cost a few milliseconds before the author's top level runs.
+const SETUP_ALLOWANCE: Duration = Duration::from_millis(250);
+
+/// A live guest instance.
+pub(crate) struct Guest {
+    /// The store: instance state, limiter, captured output.
+    store: Store<HostState>,
+    /// The guest's linear memory.
+    memory: Memory,
+    /// `hm_input(len) -> ptr`.
+    input: TypedFunc<u32, u32>,
+    /// `hm_compile(len) -> packed`.
+    compile: TypedFunc<u32, u64>,
+    /// `hm_call(payload_len, request_len) -> packed`.
+    call: TypedFunc<(u32, u32), u64>,
+}
+
+/// A failed call: the error, and whether the instance may still be used.
+pub(crate) struct Failure {
+    /// What the author sees.
+    pub(crate) error: ScriptError,
+    /// Console output up to the failure.
+    pub(crate) console: Vec<ConsoleLine>,
+}
+
+/// The guest's answer, as it writes it.
+#[derive(Deserialize)]
+struct Envelope {
+    /// The result (present on success, even when `null`).
+    #[serde(default, deserialize_with = "present")]
+    ok: Option<Value>,
+    /// The error, on failure.
+    #[serde(default)]
+    error: Option<GuestError>,
+    /// `[level, text]` pairs.
+    #[serde(default)]
+    console: Vec<(String, String)>,
+}
+
+/// Deserialises a field that is present (even when `null`) as `Some`.
+fn present<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(deserializer).map(Some)
+}
+
+/// An error as the guest reports it.
+#[derive(Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+enum GuestError {
+    Syntax { message: String, line: u32, column: u32 },
+    Exception { message: String, line: Option<u32>, column: Option<u32>, stack: String },
+    NotJson { what: String, path: String },
+    ResultTooLarge { limit: usize },
+    MissingMap,
+    StackOverflow,
+    Input { message: String },
+    Internal { message: String },
+}
+
+impl Guest {
+    /// Instantiates the guest (cheap: the module is pre-linked and its memory image copy-on-write).
+    pub(crate) fn instantiate(pre: &InstancePre<HostState>, limits: &Limits) -> Result<Self, ScriptError> {
+        let internal = |what: &str, e: wasmtime::Error| ScriptError::Internal { message: format!("{what}: {e:#}") };
+        let mut store = Store::new(pre.module().engine(), HostState::new(limits.memory_bytes));
+        store.limiter(|state| &mut state.limiter);
+        store.epoch_deadline_trap();
+        store.set_epoch_deadline(ticks(limits.time + SETUP_ALLOWANCE));
+        let instance = pre.instantiate(&mut store).map_err(|e| {
+            if store.data().limiter.refused {
+                ScriptError::MemoryLimit { limit_bytes: limits.memory_bytes }
+            } else {
+                internal("cannot instantiate the guest", e)
+            }
+        })?;
+        let memory = instance
+            .get_memory(&mut store, "memory")
+            .ok_or_else(|| ScriptError::Internal { message: "the guest exports no memory".into() })?;
+        let input = instance.get_typed_func(&mut store, "hm_input").map_err(|e| internal("hm_input", e))?;
+        let compile = instance.get_typed_func(&mut store, "hm_compile").map_err(|e| internal("hm_compile", e))?;
+        let call = instance.get_typed_func(&mut store, "hm_call").map_err(|e| internal("hm_call", e))?;
+        Ok(Self { store, memory, input, compile, call })
+    }
+
+    /// Creates the guest's context and compiles `source` in it (runs its top level once).
+    pub(crate) fn compile(&mut self, source: &str, limits: &Limits) -> Result<Vec<ConsoleLine>, Failure> {
+        let len = self.write_input(&[source.as_bytes()], limits)?;
+        let compile = self.compile.clone();
+        let value = self.run(limits, limits.time + SETUP_ALLOWANCE, |store| compile.call(store, len))?;
+        let (result, console) = self.read_envelope(value, Some(source));
+        match result {
+            Ok(_) => Ok(console),
+            Err(error) => Err(Failure { error, console }),
+        }
+    }
+
+    /// Calls the script's `map` with the given payload and request JSON.
+    ///
+    /// `Err` means the instance must be discarded (it trapped or hit a limit).
+    pub(crate) fn call(&mut self, payload: &[u8], request: &[u8], limits: &Limits) -> Result<ScriptOutcome, Failure> {
+        let payload_len = u32::try_from(payload.len()).map_err(|_| Failure {
+            error: ScriptError::InvalidInput { message: "the payload is larger than 4 GiB".into() },
+            console: Vec::new(),
+        })?;
+        let request_len = request.len() as u32;
+        self.write_input(&[payload, request], limits)?;
+        let call = self.call.clone();
+        let value = self.run(limits, limits.time, |store| call.call(store, (payload_len, request_len)))?;
+        let (result, console) = self.read_envelope(value, None);
+        Ok(ScriptOutcome { result, console })
+    }
+
+    /// Copies `parts` one after the other into the guest's input buffer; returns the total length.
+    fn write_input(&mut self, parts: &[&[u8]], limits: &Limits) -> Result<u32, Failure> {
+        let total: usize = parts.iter().map(|p| p.len()).sum();
+        let Ok(total32) = u32::try_from(total) else {
+            return Err(Failure {
+                error: ScriptError::MemoryLimit { limit_bytes: limits.memory_bytes },
+                console: Vec::new(),
+            });
+        };
+        let input = self.input.clone();
+        let ptr = self.run(limits, limits.time, |store| input.call(store, total32).map(u64::from))?;
+        let data = self.memory.data_mut(&mut self.store);
+        let mut at = ptr as usize;
+        for part in parts {
+            let Some(slot) = data.get_mut(at..at + part.len()) else {
+                return Err(Failure {
+                    error: ScriptError::Internal { message: "the guest input buffer is out of bounds".into() },
+                    console: Vec::new(),
+                });
+            };
+            slot.copy_from_slice(part);
+            at += part.len();
+        }
+        Ok(total32)
+    }
+
+    /// Runs one guest export under the time and memory limits, mapping traps to script errors.
+    fn run(
+        &mut self,
+        limits: &Limits,
+        time: Duration,
+        f: impl FnOnce(&mut Store<HostState>) -> wasmtime::Result<u64>,
+    ) -> Result<u64, Failure> {
+        self.store.data_mut().limiter.reset();
+        self.store.data_mut().output.clear();
+        self.store.set_epoch_deadline(ticks(time));
+        match f(&mut self.store) {
+            Ok(value) => Ok(value),
+            Err(error) => {
+                let state = self.store.data();
+                let console = captured_output(&state.output);
+                // A refused growth, or an allocation too large to even ask for (the guest's
+                // allocator aborts with one of these messages on stderr).
+                let out_of_memory = state.limiter.refused
+                    || console.iter().any(|line| {
+                        line.text.contains("memory allocation of") || line.text.contains("capacity overflow")
+                    });
+                let error = if out_of_memory {
+                    ScriptError::MemoryLimit { limit_bytes: limits.memory_bytes }
+                } else {
+                    match error.downcast_ref::<Trap>() {
+                        Some(Trap::Interrupt) => ScriptError::TimeLimit { limit: limits.time },
+                        // The wasm stack, or the guest's shadow stack (which lies below address 0
+                        // of linear memory, so exhausting it is an out-of-bounds access).
+                        Some(Trap::StackOverflow | Trap::MemoryOutOfBounds) => ScriptError::StackOverflow,
+                        _ => ScriptError::Internal { message: format!("the guest trapped: {error:#}") },
+                    }
+                };
+                Err(Failure { error, console })
+            }
+        }
+    }
+
+    /// Reads and decodes the envelope at `packed` (`ptr << 32 | len`).
+    fn read_envelope(&mut self, packed: u64, source: Option<&str>) -> (Result<Value, ScriptError>, Vec<ConsoleLine>) {
+        let ptr = (packed >> 32) as usize;
+        let len = (packed & 0xffff_ffff) as usize;
+        let mut console = captured_output(&self.store.data().output);
+        let Some(bytes) = self.memory.data(&self.store).get(ptr..ptr + len) else {
+            let error = ScriptError::Internal { message: "the guest output is out of bounds".into() };
+            return (Err(error), console);
+        };
+        let envelope: Envelope = match serde_json::from_slice(bytes) {
+            Ok(envelope) => envelope,
+            Err(e) => {
+                let error = ScriptError::Internal { message: format!("unreadable guest output: {e}") };
+                return (Err(error), console);
+            }
+        };
+        console.extend(envelope.console.into_iter().map(|(level, text)| ConsoleLine { level, text }));
+        let result = match (envelope.ok, envelope.error) {
+            (_, Some(error)) => Err(script_error(error, source)),
+            (Some(value), None) => Ok(value),
+            (None, None) => Err(ScriptError::Internal { message: "the guest returned nothing".into() }),
+        };
+        (result, console)
+    }
+}
+
+/// The author-facing error for a guest error; `source` gives syntax errors their line.
+fn script_error(error: GuestError, source: Option<&str>) -> ScriptError {
+    match error {
+        GuestError::Syntax { message, line, column } => {
+            let source_line =
+                source.and_then(|s| s.lines().nth(line.saturating_sub(1) as usize)).unwrap_or_default().to_owned();
+            ScriptError::Syntax { message, line, column, source_line }
+        }
+        GuestError::Exception { message, line, column, stack } => {
+            ScriptError::Exception { message, line, column, stack }
+        }
+        GuestError::NotJson { what, path } => ScriptError::NotJson { what, path },
+        GuestError::ResultTooLarge { limit } => ScriptError::ResultTooLarge { limit_bytes: limit },
+        GuestError::MissingMap => ScriptError::MissingMap,
+        GuestError::StackOverflow => ScriptError::StackOverflow,
+        GuestError::Input { message } => ScriptError::InvalidInput { message },
+        GuestError::Internal { message } => ScriptError::Internal { message },
+    }
+}
+
+/// What the guest wrote to stdout/stderr (only a panic message, normally), as console lines.
+fn captured_output(output: &[u8]) -> Vec<ConsoleLine> {
+    String::from_utf8_lossy(output)
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(|text| ConsoleLine { level: "stderr".into(), text: text.to_owned() })
+        .collect()
+}
+
+/// Epoch ticks for `time`, rounded up, plus one: the current tick may be about to end.
+fn ticks(time: Duration) -> u64 {
+    let tick = TICK.as_nanos();
+    u64::try_from(time.as_nanos().div_ceil(tick)).unwrap_or(u64::MAX / 2) + 1
+}

@@ -1,0 +1,300 @@
+//! The host side of the JavaScript sandbox: mapping scripts are untrusted, so they run in boa
+//! compiled to WebAssembly (`sandbox/`), inside wasmtime, under a time and a memory limit.
+//!
+//! - [`Sandbox`]: one per process. Owns the wasmtime engine, the guest module (compiled once, then
+//!   loaded from a disk cache in milliseconds) and the epoch ticker thread that enforces time
+//!   limits. Creating it costs ~10 s the first time on a machine, milliseconds afterwards.
+//! - [`Script`]: one compiled mapping script and its pool of warm guest instances. Compiling one
+//!   costs a fresh instance, a boa context and a parse (a few milliseconds); each call then costs
+//!   tens of microseconds.
+//! - [`Script::call`] runs `map(payload, request)` for one event and returns a [`ScriptOutcome`]:
+//!   the JSON result or a [`ScriptError`], and the console output.
+//!
+//! Isolation between events: after the script is compiled its realm is locked down (every object
+//! reachable from `globalThis` is frozen), and each call re-runs the script's top level in a fresh
+//! function scope, so one event cannot leave state for the next. See `docs/sandbox.md`.
+
+mod error;
+mod host;
+mod instance;
+
+#[allow(unsafe_code)]
+mod cache;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use serde_json::Value;
+use wasmtime::{Config, Engine, InstancePre};
+
+pub use cache::ModuleSource;
+pub use error::{RuntimeError, ScriptError};
+
+use host::HostState;
+use instance::{Failure, Guest, TICK};
+
+/// The guest: boa_engine built for `wasm32-wasip1` by `build.rs` from `sandbox/`.
+const GUEST_WASM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/sandbox-guest.wasm"));
+
+/// Native (wasm) stack a guest may use, bytes; exceeding it is a [`ScriptError::StackOverflow`].
+const MAX_WASM_STACK: usize = 1024 * 1024;
+
+/// Resource limits of one script, for each call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Wall time of one call (default 50 ms).
+    pub time: Duration,
+    /// Linear memory of one instance, bytes (default 32 MiB; the guest itself needs about 3 MiB).
+    pub memory_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self { time: Duration::from_millis(50), memory_bytes: 32 * 1024 * 1024 }
+    }
+}
+
+/// The request an event came with, as the script sees it in `request`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RequestInfo {
+    /// HTTP method, e.g. `POST`.
+    pub method: String,
+    /// Header names (lower-case) and values; a repeated name is joined with `, `.
+    pub headers: Vec<(String, String)>,
+    /// Query parameters; for a repeated name the first value is kept.
+    pub query: Vec<(String, String)>,
+    /// When the request was received, RFC 3339.
+    pub received_at: String,
+}
+
+impl RequestInfo {
+    /// The JSON the script receives: `{method, headers, query, receivedAt}`.
+    pub fn to_json(&self) -> Value {
+        let mut headers = serde_json::Map::new();
+        for (name, value) in &self.headers {
+            match headers.get_mut(name) {
+                Some(Value::String(joined)) => {
+                    joined.push_str(", ");
+                    joined.push_str(value);
+                }
+                _ => {
+                    headers.insert(name.clone(), Value::String(value.clone()));
+                }
+            }
+        }
+        let mut query = serde_json::Map::new();
+        for (name, value) in &self.query {
+            query.entry(name.clone()).or_insert_with(|| Value::String(value.clone()));
+        }
+        serde_json::json!({
+            "method": self.method,
+            "headers": headers,
+            "query": query,
+            "receivedAt": self.received_at,
+        })
+    }
+}
+
+/// One line a script wrote with `console.*` (or the guest wrote to stderr).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsoleLine {
+    /// `log`, `info`, `warn`, `error`, `debug`, or `stderr`.
+    pub level: String,
+    /// The arguments, strings as they are and other values as JSON, separated by spaces.
+    pub text: String,
+}
+
+/// What one call produced: the result or the error, and the console output either way.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScriptOutcome {
+    /// The value `map` returned, as JSON.
+    pub result: Result<Value, ScriptError>,
+    /// Console output of the call (at most 64 KiB of text).
+    pub console: Vec<ConsoleLine>,
+}
+
+/// The sandbox: wasm engine, guest module and epoch ticker. One per process; `Send + Sync`.
+pub struct Sandbox {
+    /// State shared with every [`Script`].
+    shared: Arc<Shared>,
+    /// Where the module came from.
+    module_source: ModuleSource,
+}
+
+/// What scripts share: the engine and the pre-linked guest.
+struct Shared {
+    /// The guest, linked with the host functions, ready to instantiate.
+    pre: InstancePre<HostState>,
+    /// Enforces time limits; stops when the sandbox and its last script are dropped.
+    _ticker: Ticker,
+}
+
+impl Sandbox {
+    /// Starts the sandbox, loading the compiled guest from `cache_dir` (default
+    /// [`default_cache_dir`]) or compiling it there (seconds) when there is no valid entry.
+    pub fn new(cache_dir: Option<&Path>) -> Result<Self, RuntimeError> {
+        let mut config = Config::new();
+        config.epoch_interruption(true);
+        config.max_wasm_stack(MAX_WASM_STACK);
+        let engine = Engine::new(&config).map_err(RuntimeError::Engine)?;
+        let dir = cache_dir.map_or_else(default_cache_dir, Path::to_path_buf);
+        let (module, module_source) = cache::load_or_compile(&engine, GUEST_WASM, &dir)?;
+        let linker = host::linker(&module).map_err(RuntimeError::Module)?;
+        let pre = linker.instantiate_pre(&module).map_err(RuntimeError::Module)?;
+        let ticker = Ticker::start(engine).map_err(RuntimeError::Ticker)?;
+        Ok(Self { shared: Arc::new(Shared { pre, _ticker: ticker }), module_source })
+    }
+
+    /// Whether the guest module was loaded from the disk cache or compiled.
+    pub fn module_source(&self) -> ModuleSource {
+        self.module_source
+    }
+
+    /// Compiles `source` (which must define `function map(payload, request)`) into a [`Script`].
+    ///
+    /// Costs one guest instance: a boa context, the parse, one run of the script's top level and
+    /// the lockdown of its realm. The instance is kept warm for the first call.
+    pub fn compile(&self, source: &str, limits: Limits) -> Result<Script, ScriptError> {
+        let mut guest = Guest::instantiate(&self.shared.pre, &limits)?;
+        guest.compile(source, &limits).map_err(|failure| failure.error)?;
+        Ok(Script {
+            shared: Arc::clone(&self.shared),
+            source: Arc::from(source),
+            limits,
+            pool: Mutex::new(vec![guest]),
+            max_idle: idle_instances(),
+        })
+    }
+}
+
+/// The default module cache: `$XDG_CACHE_HOME/hookmap`, `$HOME/.cache/hookmap`, else
+/// `./hookmap-data/cache`.
+pub fn default_cache_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("XDG_CACHE_HOME").filter(|d| !d.is_empty()) {
+        return PathBuf::from(dir).join("hookmap");
+    }
+    if let Some(home) = std::env::var_os("HOME").filter(|d| !d.is_empty()) {
+        return PathBuf::from(home).join(".cache").join("hookmap");
+    }
+    PathBuf::from("hookmap-data").join("cache")
+}
+
+/// How many idle instances a script keeps: enough for every core to run it at once.
+fn idle_instances() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get() * 2)
+}
+
+/// A compiled mapping script with its pool of warm instances. `Send + Sync`: calls from several
+/// threads run in parallel, each in its own instance.
+pub struct Script {
+    /// The sandbox's shared state.
+    shared: Arc<Shared>,
+    /// The author's source, to compile into new instances.
+    source: Arc<str>,
+    /// Limits of every call.
+    limits: Limits,
+    /// Idle, healthy instances.
+    pool: Mutex<Vec<Guest>>,
+    /// Most idle instances kept.
+    max_idle: usize,
+}
+
+impl Script {
+    /// The limits every call runs under.
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    /// Runs `map(payload, request)` on one event in a warm instance.
+    ///
+    /// `payload_json` is the raw request body (JSON). An instance that trapped or hit a limit is
+    /// discarded; the next call gets a fresh one.
+    pub fn call(&self, payload_json: &[u8], request: &RequestInfo) -> ScriptOutcome {
+        let idle = self.pool.lock().ok().and_then(|mut pool| pool.pop());
+        let guest = match idle {
+            Some(guest) => guest,
+            None => match self.new_instance() {
+                Ok(guest) => guest,
+                Err(failure) => {
+                    return ScriptOutcome { result: Err(failure.error), console: failure.console };
+                }
+            },
+        };
+        self.call_in(guest, payload_json, request, true)
+    }
+
+    /// Runs `map(payload, request)` in a new instance, discarded afterwards: the strongest
+    /// isolation, at the cost of creating a boa context per event (about a millisecond).
+    pub fn call_in_fresh_instance(&self, payload_json: &[u8], request: &RequestInfo) -> ScriptOutcome {
+        match self.new_instance() {
+            Ok(guest) => self.call_in(guest, payload_json, request, false),
+            Err(failure) => ScriptOutcome { result: Err(failure.error), console: failure.console },
+        }
+    }
+
+    /// Calls `guest`, and returns it to the pool if `keep` and it is still healthy.
+    fn call_in(&self, mut guest: Guest, payload_json: &[u8], request: &RequestInfo, keep: bool) -> ScriptOutcome {
+        let request = match serde_json::to_vec(&request.to_json()) {
+            Ok(request) => request,
+            Err(e) => {
+                let error = ScriptError::Internal { message: format!("cannot encode the request: {e}") };
+                return ScriptOutcome { result: Err(error), console: Vec::new() };
+            }
+        };
+        match guest.call(payload_json, &request, &self.limits) {
+            Ok(outcome) => {
+                if keep
+                    && let Ok(mut pool) = self.pool.lock()
+                    && pool.len() < self.max_idle
+                {
+                    pool.push(guest);
+                }
+                outcome
+            }
+            Err(Failure { error, console }) => ScriptOutcome { result: Err(error), console },
+        }
+    }
+
+    /// A new instance with this script compiled in it.
+    fn new_instance(&self) -> Result<Guest, Failure> {
+        let mut guest = Guest::instantiate(&self.shared.pre, &self.limits)
+            .map_err(|error| Failure { error, console: Vec::new() })?;
+        guest.compile(&self.source, &self.limits)?;
+        Ok(guest)
+    }
+}
+
+/// The thread that advances the engine's epoch every [`TICK`], which is how time limits fire.
+struct Ticker {
+    /// Set to stop the thread.
+    stop: Arc<AtomicBool>,
+    /// The thread, joined on drop.
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Ticker {
+    /// Starts the ticker for `engine`.
+    fn start(engine: Engine) -> std::io::Result<Self> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopping = Arc::clone(&stop);
+        let thread = std::thread::Builder::new().name("hookmap-epoch".into()).spawn(move || {
+            while !stopping.load(Ordering::Relaxed) {
+                std::thread::sleep(TICK);
+                engine.increment_epoch();
+            }
+        })?;
+        Ok(Self { stop, thread: Some(thread) })
+    }
+}
+
+impl Drop for Ticker {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
