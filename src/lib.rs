@@ -6,9 +6,13 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod clock;
 pub mod document;
 pub mod field_path;
+pub mod ids;
 pub mod mapping;
 pub mod sample;
 pub mod schema;
 pub mod security;
+pub mod store;
+pub mod trigger;

@@ -1,0 +1,48 @@
+//! Random identifiers: URL tokens, admin tokens and record ids.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+/// The operating system's random source failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RandomError(pub String);
+
+impl std::fmt::Display for RandomError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "the random source failed: {}", self.0)
+    }
+}
+
+impl std::error::Error for RandomError {}
+
+/// `bytes` random bytes as URL-safe base64 without padding.
+pub fn random_base64(bytes: usize) -> Result<String, RandomError> {
+    let mut buf = vec![0u8; bytes];
+    getrandom::fill(&mut buf).map_err(|e| RandomError(e.to_string()))?;
+    Ok(URL_SAFE_NO_PAD.encode(&buf))
+}
+
+/// A trigger URL token: 128 random bits, URL-safe base64 (22 characters).
+pub fn url_token() -> Result<String, RandomError> {
+    random_base64(16)
+}
+
+/// A record id: `prefix` then 96 random bits (`trg_…`, `evt_…`, `hld_…`).
+pub fn record_id(prefix: &str) -> Result<String, RandomError> {
+    Ok(format!("{prefix}_{}", random_base64(12)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_url_safe_and_distinct() {
+        let a = url_token().unwrap();
+        let b = url_token().unwrap();
+        assert_eq!(a.len(), 22);
+        assert_ne!(a, b);
+        assert!(a.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
+        assert!(record_id("evt").unwrap().starts_with("evt_"));
+    }
+}
