@@ -9,10 +9,13 @@
 pub mod clock;
 pub mod document;
 pub mod field_path;
+pub mod flow;
 pub mod ids;
 pub mod mapping;
 pub mod sample;
 pub mod schema;
 pub mod security;
+pub mod server;
+pub mod shape;
 pub mod store;
 pub mod trigger;

@@ -7,6 +7,7 @@ mod input;
 mod map;
 mod path;
 mod props;
+mod serve;
 mod verify;
 
 use std::process::ExitCode;
@@ -33,6 +34,8 @@ enum Command {
     Path(path::PathArgs),
     /// Verify a signed webhook request (signature, timestamp window) against a scheme.
     Verify(verify::VerifyArgs),
+    /// Run the ingest server and the admin API (until SIGTERM or SIGINT).
+    Serve(serve::ServeArgs),
 }
 
 /// Runs the parsed command line.
@@ -43,6 +46,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Props(args) => props::run(&args),
         Command::Path(args) => path::run(&args),
         Command::Verify(args) => return verify::run(&args),
+        Command::Serve(args) => return serve::run(&args),
     };
     match outcome {
         Ok(code) => code,
