@@ -6,3 +6,4 @@ mod golden;
 mod jsonpath_cts;
 mod mapping_golden;
 mod security;
+mod server;
