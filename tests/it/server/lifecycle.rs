@@ -157,3 +157,38 @@ async fn a_restart_keeps_triggers_samples_events_and_held_requests() {
     assert_eq!(server.hook(&token, &json!({"user": "u_1", "amount": 1, "id": "y"})).await.status, 202);
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_graceful_shutdown_finishes_the_request_in_progress() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let server = start_server().await;
+    let t = server.create(trigger("graceful")).await;
+    let id = t["id"].as_str().unwrap().to_owned();
+    let token = t["token"].as_str().unwrap().to_owned();
+    let body = serde_json::to_vec(&json!({"user": "u_g", "amount": 1, "id": "g"})).unwrap();
+    let (first, rest) = body.split_at(5);
+    let mut stream = tokio::net::TcpStream::connect(server.ingest).await.unwrap();
+    let head = format!(
+        "POST /hooks/{token} HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(first).await.unwrap();
+    stream.flush().await.unwrap();
+    let ingest = server.ingest;
+    let dir = server.dir.clone();
+    let stopping = tokio::spawn(server.stop());
+    // Once the listener is closed, the request in progress is still answered.
+    eventually("the listener to close", || async {
+        tokio::net::TcpStream::connect(ingest).await.is_err().then_some(())
+    })
+    .await;
+    stream.write_all(rest).await.unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).await.unwrap();
+    assert!(answer.starts_with("HTTP/1.1 202"), "{answer}");
+    stopping.await.unwrap();
+    let server = start_with(test_config(&dir)).await;
+    assert_eq!(server.events(&id).await.len(), 1);
+    server.stop().await;
+}
