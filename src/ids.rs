@@ -27,9 +27,12 @@ pub fn url_token() -> Result<String, RandomError> {
     random_base64(16)
 }
 
-/// A record id: `prefix` then 96 random bits (`trg_…`, `evt_…`, `hld_…`).
+/// A record id: `prefix`, the time in milliseconds as 12 hex digits, then 64 random bits
+/// (`evt_0193…`). Ids made later sort later, so new rows land at the end of the id index
+/// instead of on a random page of it (fewer pages written per commit).
 pub fn record_id(prefix: &str) -> Result<String, RandomError> {
-    Ok(format!("{prefix}_{}", random_base64(12)?))
+    let now = crate::clock::now_ms().max(0) as u64 & 0xFFFF_FFFF_FFFF;
+    Ok(format!("{prefix}_{now:012x}{}", random_base64(8)?))
 }
 
 #[cfg(test)]
@@ -43,6 +46,8 @@ mod tests {
         assert_eq!(a.len(), 22);
         assert_ne!(a, b);
         assert!(a.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
-        assert!(record_id("evt").unwrap().starts_with("evt_"));
+        let (a, b) = (record_id("evt").unwrap(), record_id("evt").unwrap());
+        assert!(a.starts_with("evt_") && a.len() == 27, "{a}");
+        assert!(a[..16] <= b[..16]);
     }
 }

@@ -35,7 +35,7 @@ const MIGRATIONS: &[&str] = &[
         done_at INTEGER
     );
     CREATE INDEX events_by_trigger ON events (trigger_id, seq);
-    CREATE INDEX events_due ON events (state, next_attempt_at);
+    CREATE INDEX events_due ON events (next_attempt_at) WHERE state = 'pending';
     CREATE TABLE delivery_attempts (
         event_id TEXT NOT NULL,
         attempt INTEGER NOT NULL,

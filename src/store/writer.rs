@@ -52,12 +52,14 @@ pub(crate) fn run(conn: Connection, mut jobs: mpsc::Receiver<Job>, batch_max: us
             }
             Ok(()) => {
                 for job in batch.drain(..) {
-                    let savepoint = conn.execute_batch("SAVEPOINT job");
+                    let savepoint = conn.prepare_cached("SAVEPOINT job").and_then(|mut s| s.execute([]));
                     let (ok, finish) = job(Some(&conn));
                     finishes.push(finish);
                     if savepoint.is_ok() {
-                        let end = if ok { "RELEASE job" } else { "ROLLBACK TO job; RELEASE job" };
-                        let _ = conn.execute_batch(end);
+                        if !ok {
+                            let _ = conn.prepare_cached("ROLLBACK TO job").and_then(|mut s| s.execute([]));
+                        }
+                        let _ = conn.prepare_cached("RELEASE job").and_then(|mut s| s.execute([]));
                     }
                 }
                 match conn.execute_batch("COMMIT") {
