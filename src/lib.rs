@@ -6,12 +6,33 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+/// Implements `Display` (one error per line) and `Error` for a newtype over a list of errors.
+macro_rules! error_list {
+    ($list:ty) => {
+        impl std::fmt::Display for $list {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                for (i, error) in self.0.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str("\n")?;
+                    }
+                    write!(f, "{error}")?;
+                }
+                Ok(())
+            }
+        }
+
+        impl std::error::Error for $list {}
+    };
+}
+pub(crate) use error_list;
+
 pub mod clock;
 pub mod document;
 pub mod field_path;
 pub mod flow;
 pub mod ids;
 pub mod mapping;
+pub mod presets;
 pub mod sample;
 pub mod schema;
 pub mod security;

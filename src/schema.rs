@@ -147,106 +147,75 @@ impl fmt::Display for Found {
 #[derive(Debug, Clone, PartialEq)]
 pub struct SchemaErrors(pub Vec<SchemaError>);
 
-impl fmt::Display for SchemaErrors {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, error) in self.0.iter().enumerate() {
-            if i > 0 {
-                f.write_str("\n")?;
-            }
-            write!(f, "{error}")?;
-        }
-        Ok(())
-    }
-}
-
-impl std::error::Error for SchemaErrors {}
+crate::error_list!(SchemaErrors);
 
 /// Checks `result` against the target schema and returns it normalised: the four
 /// payload keys present and in order, user ids de-duplicated.
-pub fn validate(result: Value) -> Result<Value, SchemaErrors> {
+pub fn validate(mut result: Value) -> Result<Value, SchemaErrors> {
     let mut errors = Vec::new();
-    let payload = match result {
-        Value::Object(mut root) => {
-            for key in root.keys().filter(|k| *k != "payload") {
-                errors.push(SchemaError {
-                    path: field_path::member("", key),
-                    kind: SchemaErrorKind::UnknownKey { allowed: &["payload"] },
-                });
-            }
-            root.remove("payload")
-        }
-        other => {
-            errors.push(SchemaError {
-                path: "(result)".to_owned(),
-                kind: SchemaErrorKind::NotAnObject { found: Found::of(&other) },
-            });
-            return Err(SchemaErrors(errors));
-        }
+    let Value::Object(root) = &mut result else {
+        errors.push(SchemaError {
+            path: "(result)".to_owned(),
+            kind: SchemaErrorKind::NotAnObject { found: Found::of(&result) },
+        });
+        return Err(SchemaErrors(errors));
     };
-    let normalised = match payload {
-        Some(Value::Object(payload)) => validate_payload(payload, &mut errors),
-        Some(other) => {
-            errors.push(not_an_object("payload", &other));
-            Value::Null
-        }
-        None => {
-            errors.push(SchemaError { path: "payload".to_owned(), kind: SchemaErrorKind::Missing });
-            Value::Null
-        }
-    };
-    if errors.is_empty() {
-        let mut root = Map::with_capacity(1);
-        root.insert("payload".to_owned(), normalised);
-        Ok(Value::Object(root))
-    } else {
-        Err(SchemaErrors(errors))
+    for key in root.keys().filter(|k| *k != "payload") {
+        errors.push(SchemaError {
+            path: field_path::member("", key),
+            kind: SchemaErrorKind::UnknownKey { allowed: &["payload"] },
+        });
     }
+    match root.get_mut("payload") {
+        Some(Value::Object(payload)) => validate_payload(payload, &mut errors),
+        Some(other) => errors.push(not_an_object("payload", other)),
+        None => errors.push(SchemaError { path: "payload".to_owned(), kind: SchemaErrorKind::Missing }),
+    }
+    if errors.is_empty() { Ok(result) } else { Err(SchemaErrors(errors)) }
 }
 
 fn not_an_object(path: &str, found: &Value) -> SchemaError {
     SchemaError { path: path.to_owned(), kind: SchemaErrorKind::NotAnObject { found: Found::of(found) } }
 }
 
-fn validate_payload(mut payload: Map<String, Value>, errors: &mut Vec<SchemaError>) -> Value {
-    let mut out = Map::with_capacity(PAYLOAD_KEYS.len());
+/// Checks `payload` and normalises it in place: sections present and in order, ids de-duplicated.
+fn validate_payload(payload: &mut Map<String, Value>, errors: &mut Vec<SchemaError>) {
     for key in payload.keys().filter(|k| !PAYLOAD_KEYS.contains(&k.as_str())) {
         errors.push(SchemaError {
             path: field_path::member("payload", key),
             kind: SchemaErrorKind::UnknownKey { allowed: &PAYLOAD_KEYS },
         });
     }
-    let target = validate_target(payload.remove("target"), errors);
-    out.insert("target".to_owned(), target);
-    for key in ["detail", "notificationDetail", "metadata"] {
-        let path = format!("payload.{key}");
-        let section = match payload.remove(key) {
-            None => Map::new(),
-            Some(Value::Object(section)) => section,
-            Some(other) => {
-                errors.push(not_an_object(&path, &other));
-                continue;
-            }
-        };
-        if key == "detail" {
-            validate_detail(&section, &path, errors);
+    validate_target(payload.get_mut("target"), errors);
+    for (key, path) in [
+        ("detail", "payload.detail"),
+        ("notificationDetail", "payload.notificationDetail"),
+        ("metadata", "payload.metadata"),
+    ] {
+        match payload.get(key) {
+            None => {}
+            Some(Value::Object(section)) if key == "detail" => validate_detail(section, path, errors),
+            Some(Value::Object(_)) => {}
+            Some(other) => errors.push(not_an_object(path, other)),
         }
-        out.insert(key.to_owned(), Value::Object(section));
     }
-    Value::Object(out)
+    let in_order = payload.keys().map(String::as_str).eq(PAYLOAD_KEYS);
+    if errors.is_empty() && !in_order {
+        let mut ordered = Map::with_capacity(PAYLOAD_KEYS.len());
+        for key in PAYLOAD_KEYS {
+            let section = payload.remove(key).unwrap_or_else(|| Value::Object(Map::new()));
+            ordered.insert(key.to_owned(), section);
+        }
+        *payload = ordered;
+    }
 }
 
-fn validate_target(target: Option<Value>, errors: &mut Vec<SchemaError>) -> Value {
+fn validate_target(target: Option<&mut Value>, errors: &mut Vec<SchemaError>) {
     const PATH: &str = "payload.target.usersById";
-    let mut target = match target {
+    let target = match target {
         Some(Value::Object(target)) => target,
-        Some(other) => {
-            errors.push(not_an_object("payload.target", &other));
-            return Value::Null;
-        }
-        None => {
-            errors.push(SchemaError { path: PATH.to_owned(), kind: SchemaErrorKind::Missing });
-            return Value::Null;
-        }
+        Some(other) => return errors.push(not_an_object("payload.target", other)),
+        None => return errors.push(SchemaError { path: PATH.to_owned(), kind: SchemaErrorKind::Missing }),
     };
     for key in target.keys().filter(|k| *k != "usersById") {
         errors.push(SchemaError {
@@ -254,20 +223,17 @@ fn validate_target(target: Option<Value>, errors: &mut Vec<SchemaError>) -> Valu
             kind: SchemaErrorKind::UnknownKey { allowed: &["usersById"] },
         });
     }
-    let ids = match target.remove("usersById") {
-        Some(Value::Array(ids)) => dedup(ids),
+    let ids = match target.get_mut("usersById") {
+        Some(Value::Array(ids)) => ids,
         Some(other) => {
-            errors.push(SchemaError {
+            return errors.push(SchemaError {
                 path: PATH.to_owned(),
-                kind: SchemaErrorKind::UserIdsNotArray { found: Found::of(&other) },
+                kind: SchemaErrorKind::UserIdsNotArray { found: Found::of(other) },
             });
-            return Value::Null;
         }
-        None => {
-            errors.push(SchemaError { path: PATH.to_owned(), kind: SchemaErrorKind::Missing });
-            return Value::Null;
-        }
+        None => return errors.push(SchemaError { path: PATH.to_owned(), kind: SchemaErrorKind::Missing }),
     };
+    dedup(ids);
     if ids.is_empty() {
         errors.push(SchemaError { path: PATH.to_owned(), kind: SchemaErrorKind::NoUserIds });
     }
@@ -282,21 +248,40 @@ fn validate_target(target: Option<Value>, errors: &mut Vec<SchemaError>) -> Valu
             });
         }
     }
-    let mut out = Map::with_capacity(1);
-    out.insert("usersById".to_owned(), Value::Array(ids));
-    Value::Object(out)
 }
 
 /// Removes repeated values, keeping the first occurrence of each.
-fn dedup(ids: Vec<Value>) -> Vec<Value> {
-    let mut seen = std::collections::HashSet::with_capacity(ids.len());
-    ids.into_iter()
-        .filter(|id| match id {
-            Value::String(s) => seen.insert(s.clone()),
-            // Non-strings are errors anyway; compare them by their JSON text.
-            other => seen.insert(format!("\u{0}{other}")),
-        })
-        .collect()
+fn dedup(ids: &mut Vec<Value>) {
+    /// Up to this many ids, pairwise comparison beats hashing.
+    const PAIRWISE: usize = 16;
+    let has_duplicates = if ids.len() <= PAIRWISE {
+        ids.iter().enumerate().any(|(i, id)| ids[..i].contains(id))
+    } else {
+        let mut seen = std::collections::HashSet::with_capacity(ids.len());
+        !ids.iter().all(|id| seen.insert(IdKey::from(id)))
+    };
+    if has_duplicates {
+        let mut seen = std::collections::HashSet::with_capacity(ids.len());
+        let kept: Vec<Value> = ids.iter().filter(|id| seen.insert(IdKey::from(*id))).cloned().collect();
+        *ids = kept;
+    }
+}
+
+/// A user id as a hash-set key: strings by their text, anything else (an error anyway)
+/// by its JSON text.
+#[derive(PartialEq, Eq, Hash)]
+enum IdKey<'a> {
+    Text(&'a str),
+    Json(String),
+}
+
+impl<'a> From<&'a Value> for IdKey<'a> {
+    fn from(id: &'a Value) -> IdKey<'a> {
+        match id {
+            Value::String(s) => IdKey::Text(s),
+            other => IdKey::Json(other.to_string()),
+        }
+    }
 }
 
 fn is_scalar(value: &Value) -> bool {
@@ -305,21 +290,21 @@ fn is_scalar(value: &Value) -> bool {
 
 fn validate_detail(detail: &Map<String, Value>, path: &str, errors: &mut Vec<SchemaError>) {
     for (key, value) in detail {
-        let field = field_path::member(path, key);
+        let field = || field_path::member(path, key);
         if key.is_empty() {
-            errors.push(SchemaError { path: field.clone(), kind: SchemaErrorKind::EmptyKey });
+            errors.push(SchemaError { path: field(), kind: SchemaErrorKind::EmptyKey });
         }
         match value {
             Value::Array(items) => {
                 for (i, item) in items.iter().enumerate().filter(|(_, item)| !is_scalar(item)) {
                     errors.push(SchemaError {
-                        path: field_path::index(&field, i),
+                        path: field_path::index(&field(), i),
                         kind: SchemaErrorKind::DetailItemNotScalar { found: Found::of(item) },
                     });
                 }
             }
             Value::Object(_) => errors.push(SchemaError {
-                path: field,
+                path: field(),
                 kind: SchemaErrorKind::DetailNotScalarOrArray { found: Found::of(value) },
             }),
             _ => {}
@@ -352,6 +337,15 @@ mod tests {
     fn removes_duplicate_ids_keeping_the_first() {
         let out = validate(json!({"payload": {"target": {"usersById": ["b", "a", "b", "c", "a"]}}})).unwrap();
         assert_eq!(out["payload"]["target"]["usersById"], json!(["b", "a", "c"]));
+    }
+
+    #[test]
+    fn long_id_lists_are_deduplicated_too() {
+        let mut ids: Vec<String> = (0..40).map(|i| format!("u{}", i % 25)).collect();
+        ids.push("u3".to_owned());
+        let out = validate(json!({"payload": {"target": {"usersById": ids}}})).unwrap();
+        let expected: Vec<String> = (0..25).map(|i| format!("u{i}")).collect();
+        assert_eq!(out["payload"]["target"]["usersById"], json!(expected));
     }
 
     #[test]

@@ -1,5 +1,5 @@
 // =============================================================================
-// hookmap — default script mapping (the starting point for a new mapping)
+// Preset: Default — the starting point for a new script mapping (any JSON body)
 // =============================================================================
 //
 // WHAT THIS FILE IS

@@ -6,6 +6,7 @@ mod check;
 mod input;
 mod map;
 mod path;
+mod presets;
 mod props;
 mod serve;
 mod verify;
@@ -32,6 +33,8 @@ enum Command {
     Props(props::PropsArgs),
     /// Print the nodes a JSONPath selects in a document, as a JSON array.
     Path(path::PathArgs),
+    /// List and show the presets: script mappings per provider, signature schemes.
+    Presets(presets::PresetsArgs),
     /// Verify a signed webhook request (signature, timestamp window) against a scheme.
     Verify(verify::VerifyArgs),
     /// Run the ingest server and the admin API (until SIGTERM or SIGINT).
@@ -45,6 +48,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Check(args) => check::run(&args),
         Command::Props(args) => props::run(&args),
         Command::Path(args) => path::run(&args),
+        Command::Presets(args) => presets::run(&args),
         Command::Verify(args) => return verify::run(&args),
         Command::Serve(args) => return serve::run(&args),
     };

@@ -62,6 +62,8 @@ pub enum CompileErrorKind {
     },
     /// An invalid JSONPath.
     Path(PathError),
+    /// A bare string starting with `$` that is not a valid JSONPath: perhaps a literal.
+    BarePath(PathError),
     /// An invalid template.
     Template(TemplateError),
 }
@@ -99,6 +101,9 @@ impl fmt::Display for CompileError {
             }
             CompileErrorKind::TemplateNotAString { found } => write!(f, "template: expected a string, found {found}"),
             CompileErrorKind::Path(error) => write!(f, "{error}"),
+            CompileErrorKind::BarePath(error) => {
+                write!(f, "{error} (a literal text starting with $ is written {{\"const\": \"...\"}})")
+            }
             CompileErrorKind::Template(error) => write!(f, "{error}"),
         }
     }
@@ -114,26 +119,8 @@ pub struct CompileErrors(pub Vec<CompileError>);
 #[derive(Debug, Clone, PartialEq)]
 pub struct MapErrors(pub Vec<MapError>);
 
-macro_rules! display_lines {
-    ($type:ty) => {
-        impl fmt::Display for $type {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                for (i, error) in self.0.iter().enumerate() {
-                    if i > 0 {
-                        f.write_str("\n")?;
-                    }
-                    write!(f, "{error}")?;
-                }
-                Ok(())
-            }
-        }
-
-        impl std::error::Error for $type {}
-    };
-}
-
-display_lines!(CompileErrors);
-display_lines!(MapErrors);
+crate::error_list!(CompileErrors);
+crate::error_list!(MapErrors);
 
 /// A LEAF of `usersById` that contributed no id.
 #[derive(Debug, Clone, PartialEq)]

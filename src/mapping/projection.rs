@@ -114,7 +114,7 @@ impl<'de> Visitor<'de> for &Projection {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
         let mut kept = Map::new();
-        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+        while let Some(key) = map.next_key_seed(KeySeed)? {
             match self.members.iter().find(|(name, _)| *name == key) {
                 Some((_, child)) => {
                     kept.insert(key.into_owned(), map.next_value_seed(child)?);
@@ -147,6 +147,38 @@ impl<'de> Visitor<'de> for &Projection {
     }
 }
 
+/// Deserialises a member name, borrowing it from the input when it has no escapes
+/// (serde's own `Cow<str>` always allocates).
+struct KeySeed;
+
+impl<'de> DeserializeSeed<'de> for KeySeed {
+    type Value = std::borrow::Cow<'de, str>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for KeySeed {
+    type Value = std::borrow::Cow<'de, str>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a member name")
+    }
+
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(std::borrow::Cow::Borrowed(v))
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(std::borrow::Cow::Owned(v.to_owned()))
+    }
+
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+        Ok(std::borrow::Cow::Owned(v))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -161,10 +193,10 @@ mod tests {
 
     #[test]
     fn keeps_only_what_the_paths_read() {
-        let text = r#"{"a": {"b": 1, "c": [1, 2]}, "d": [{"x": 1}, {"x": 2, "y": 3}, {"x": 4}], "e": "big", "f": {"g": {"h": 1}}}"#;
+        let text = r#"{"a": {"b": 1, "c": [1, 2]}, "d": [{"x": 1}, {"x": 2, "y": 3}, {"x": 4}], "e": "big", "f": {"g": {"h": 1}}, "\u0066": {"g": 2}}"#;
         assert_eq!(
             projected(&["$.a.b", "$.d[1].x", "$.f"], text),
-            json!({"a": {"b": 1}, "d": [null, {"x": 2}], "f": {"g": {"h": 1}}})
+            json!({"a": {"b": 1}, "d": [null, {"x": 2}], "f": {"g": 2}})
         );
         assert_eq!(projected(&["$.d[-1]"], text), json!({"d": [{"x": 1}, {"x": 2, "y": 3}, {"x": 4}]}));
         assert_eq!(projected(&["$"], text), serde_json::from_str::<Value>(text).unwrap());

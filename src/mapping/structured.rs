@@ -18,7 +18,7 @@ use serde_json::{Map, Value};
 use super::Program;
 use super::error::{CompileError, CompileErrorKind, CompileErrors};
 use super::node::Node;
-use super::path::CompiledPath;
+use super::path::{CompiledPath, PathError};
 use super::template::Template;
 use crate::field_path;
 use crate::schema::{Found, PAYLOAD_KEYS};
@@ -138,7 +138,7 @@ impl Compiler {
 
     fn leaf(&mut self, leaf: &Value, field: &str) -> Node {
         match leaf {
-            Value::String(s) if s.starts_with('$') => self.path(s, field),
+            Value::String(s) if s.starts_with('$') => self.path(s, field, CompileErrorKind::BarePath),
             Value::Array(_) => {
                 self.error(field, CompileErrorKind::NotALeaf { found: Found::of(leaf) });
                 Node::Const(Value::Null)
@@ -148,11 +148,11 @@ impl Compiler {
         }
     }
 
-    fn path(&mut self, source: &str, field: &str) -> Node {
+    fn path(&mut self, source: &str, field: &str, kind: fn(PathError) -> CompileErrorKind) -> Node {
         match CompiledPath::parse(source) {
             Ok(path) => Node::Path(path),
             Err(error) => {
-                self.error(field, CompileErrorKind::Path(error));
+                self.error(field, kind(error));
                 Node::Const(Value::Null)
             }
         }
@@ -177,7 +177,7 @@ impl Compiler {
             },
             ["path"] | ["path", "default"] | ["default", "path"] => {
                 let path = match &map["path"] {
-                    Value::String(s) if s.starts_with('$') => self.path(s, field),
+                    Value::String(s) if s.starts_with('$') => self.path(s, field, CompileErrorKind::Path),
                     other => {
                         self.error(field, CompileErrorKind::PathNotAString { found: Found::of(other) });
                         Node::Const(Value::Null)
@@ -316,7 +316,7 @@ mod tests {
             }})),
             [
                 "payload.detials: unknown key; expected one of target, detail, notificationDetail, metadata (did you mean detail?)",
-                "payload.target.usersById[1]: invalid JSONPath at column 5: expected wildcard selector or a letter",
+                "payload.target.usersById[1]: invalid JSONPath at column 5: expected wildcard selector or a letter (a literal text starting with $ is written {\"const\": \"...\"})",
                 "payload.target.usersById[2]: expected a LEAF (a \"$...\" JSONPath, a constant, or an object with const, path or template), found array; write a constant array as {\"const\": [...]}",
                 "payload.detail.a: path: expected a JSONPath string starting with $, found number 3",
                 "payload.detail.b: expected a LEAF object {\"const\": ANY}, {\"path\": \"$...\", \"default\": ANY} or {\"template\": \"...\"}, found keys const, path",

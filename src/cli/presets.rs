@@ -1,0 +1,93 @@
+//! `hookmap presets`: the script presets (and signature-scheme presets) shipped with hookmap.
+
+use std::io::{self, Write};
+use std::process::ExitCode;
+
+use hookmap::presets;
+use hookmap::security;
+
+use super::input::CliError;
+
+/// Arguments of `hookmap presets`.
+#[derive(clap::Args)]
+pub struct PresetsArgs {
+    #[command(subcommand)]
+    command: PresetsCommand,
+}
+
+#[derive(clap::Subcommand)]
+enum PresetsCommand {
+    /// List the script presets and the signature-scheme presets.
+    List,
+    /// Print a preset: the script, or one of its fixtures.
+    Show(ShowArgs),
+}
+
+#[derive(clap::Args)]
+struct ShowArgs {
+    /// The preset's name (see `hookmap presets list`).
+    name: String,
+    /// Print the preset's sample body instead of its script.
+    #[arg(long, group = "part")]
+    sample: bool,
+    /// Print the request object the sample came with.
+    #[arg(long, group = "part")]
+    request: bool,
+    /// Print the script's output on the sample.
+    #[arg(long, group = "part")]
+    expected: bool,
+    /// Print the signature-scheme preset of that name instead (for `hookmap verify --preset`).
+    #[arg(long, group = "part")]
+    security: bool,
+}
+
+/// Runs `hookmap presets`.
+pub fn run(args: &PresetsArgs) -> Result<ExitCode, CliError> {
+    let text = match &args.command {
+        PresetsCommand::List => list(),
+        PresetsCommand::Show(show) => self::show(show)?.to_owned(),
+    };
+    let mut out = io::stdout().lock();
+    out.write_all(text.as_bytes()).map_err(CliError::Write)?;
+    if !text.ends_with('\n') {
+        out.write_all(b"\n").map_err(CliError::Write)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn list() -> String {
+    let width = presets::list().iter().map(|p| p.name.len()).max().unwrap_or(0);
+    let mut text = String::from("Script presets (hookmap presets show NAME):\n");
+    for preset in presets::list() {
+        text.push_str(&format!("  {:width$}  {}\n", preset.name, preset.summary()));
+    }
+    text.push_str(
+        "\nSignature-scheme presets (hookmap verify --preset NAME; hookmap presets show --security NAME):\n  ",
+    );
+    let names: Vec<&str> = security::presets::list().iter().map(|p| p.name).collect();
+    text.push_str(&names.join(", "));
+    text.push('\n');
+    text
+}
+
+fn show(args: &ShowArgs) -> Result<&'static str, CliError> {
+    if args.security {
+        return security::presets::get(&args.name).map(|p| p.json).ok_or_else(|| {
+            let names: Vec<&str> = security::presets::list().iter().map(|p| p.name).collect();
+            CliError::Input(format!("no signature-scheme preset {:?}; there are: {}", args.name, names.join(", ")))
+        });
+    }
+    let preset = presets::get(&args.name).ok_or_else(|| {
+        let names: Vec<&str> = presets::list().iter().map(|p| p.name).collect();
+        CliError::Input(format!("no script preset {:?}; there are: {}", args.name, names.join(", ")))
+    })?;
+    Ok(if args.sample {
+        preset.sample
+    } else if args.request {
+        preset.request
+    } else if args.expected {
+        preset.expected
+    } else {
+        preset.script
+    })
+}
