@@ -555,7 +555,7 @@ async fn replay(state: &State, id: &str) -> Result<HttpResponse, ApiError> {
                 trigger_id: prepared.trigger.id.clone(),
                 mode,
                 received_at: held.received_at,
-                payload,
+                payload: payload.to_string(),
                 state: delivery,
             };
             let held_id = held.id.clone();

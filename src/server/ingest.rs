@@ -190,7 +190,7 @@ pub(super) async fn append(
         trigger_id: prepared.trigger.id.clone(),
         mode,
         received_at,
-        payload,
+        payload: payload.to_string(),
         state: delivery,
     };
     let write = move |conn: &rusqlite::Connection| records::append_event(conn, &event).map(|_| ());

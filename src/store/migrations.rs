@@ -22,7 +22,7 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (trigger_id, version)
     );
     CREATE TABLE events (
-        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        seq INTEGER PRIMARY KEY,
         id TEXT NOT NULL UNIQUE,
         trigger_id TEXT NOT NULL,
         mode TEXT NOT NULL,
@@ -46,7 +46,7 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (event_id, attempt)
     );
     CREATE TABLE held (
-        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        seq INTEGER PRIMARY KEY,
         id TEXT NOT NULL UNIQUE,
         trigger_id TEXT NOT NULL,
         received_at INTEGER NOT NULL,

@@ -213,7 +213,7 @@ mod tests {
             trigger_id: "trg_1".into(),
             mode: Mode::Test,
             received_at: 1,
-            payload: serde_json::json!({"payload": {}}),
+            payload: r#"{"payload":{}}"#.into(),
             state: DeliveryState::Stored,
         }
     }

@@ -60,8 +60,8 @@ pub struct NewEvent {
     pub mode: Mode,
     /// When the request arrived (Unix ms).
     pub received_at: i64,
-    /// The mapped payload.
-    pub payload: Value,
+    /// The mapped payload as JSON text (serialised by the caller, off the writer thread).
+    pub payload: String,
     /// `Pending` for a webhook flow, `Stored` otherwise.
     pub state: DeliveryState,
 }
@@ -248,7 +248,6 @@ pub fn trigger_changes(conn: &Connection, id: &str) -> Result<Vec<(u64, i64, Str
 
 /// Appends an event to the outbox.
 pub fn append_event(conn: &Connection, event: &NewEvent) -> Result<i64, StoreError> {
-    let payload = json_text(&event.payload)?;
     let next = (event.state == DeliveryState::Pending).then_some(event.received_at);
     conn.prepare_cached(
         "INSERT INTO events (id, trigger_id, mode, received_at, payload, state, next_attempt_at)
@@ -259,7 +258,7 @@ pub fn append_event(conn: &Connection, event: &NewEvent) -> Result<i64, StoreErr
         event.trigger_id,
         event.mode.as_str(),
         event.received_at,
-        payload,
+        event.payload,
         event.state.as_str(),
         next
     ])?;
