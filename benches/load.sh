@@ -69,16 +69,22 @@ wait_up() { # URL [curl args]
   for _ in $(seq 200); do curl -fs -o /dev/null "$@" "$url" && return 0; sleep 0.05; done
   echo "not up: $url" >&2; exit 1
 }
-load() { # URL → "req/s p50 p99 errors requests"
-  BODY_FILE=$work/body.json SIG_FILE=$work/signature \
-    wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" -s "$work/post.lua" "$1" | awk '/^RESULT/ {print $2, $3, $4, $5, $6}'
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; } # user + system CPU of a process, in clock ticks
+load() { # URL PID → "req/s p50 p99 errors requests cpu-µs-per-request"
+  local before after result
+  before=$(ticks "$2")
+  result=$(BODY_FILE=$work/body.json SIG_FILE=$work/signature \
+    wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" -s "$work/post.lua" "$1" | awk '/^RESULT/ {print $2, $3, $4, $5, $6}')
+  after=$(ticks "$2")
+  echo "$result $(python3 -c "import os,sys; print(round(($after - $before) * 1e6 / os.sysconf('SC_CLK_TCK') / max(int(sys.argv[1]), 1), 1))" "$(echo "$result" | awk '{print $5}')")"
 }
 
+LOADAVG=$(cut -d' ' -f1-3 /proc/loadavg)
 # Baseline: bare hyper, 202.
 target/release/examples/baseline "$BASE_ADDR" >/dev/null &
 pids+=($!)
 wait_up "http://$BASE_ADDR/" -X POST -d '{}'
-read -r b_rps b_p50 b_p99 b_err b_n <<<"$(load "http://$BASE_ADDR/hooks/x")"
+read -r b_rps b_p50 b_p99 b_err b_n b_cpu <<<"$(load "http://$BASE_ADDR/hooks/x" "${pids[0]}")"
 kill "${pids[0]}"
 
 # hookmap: live trigger, signature, mapping, durable commit.
@@ -94,16 +100,17 @@ curl -fs -o /dev/null "${auth[@]}" -X POST "http://$ADMIN_ADDR/api/triggers/$id/
 check=$(curl -s -o /dev/null -w '%{http_code}' -H "Content-Type: application/json" \
   -H "Stripe-Signature: $(cat "$work/signature")" --data-binary @"$work/body.json" "http://$INGEST_ADDR/hooks/$token")
 [ "$check" = 202 ] || { echo "a signed request was answered $check, not 202" >&2; exit 1; }
-read -r h_rps h_p50 h_p99 h_err h_n <<<"$(load "http://$INGEST_ADDR/hooks/$token")"
+read -r h_rps h_p50 h_p99 h_err h_n h_cpu <<<"$(load "http://$INGEST_ADDR/hooks/$token" "${pids[1]}")"
 metrics=$(curl -fs "http://$ADMIN_ADDR/metrics")
 commits=$(awk '$1 == "hookmap_commits_total" {print $2}' <<<"$metrics")
 jobs=$(awk '$1 == "hookmap_committed_jobs_total" {print $2}' <<<"$metrics")
 
 echo
+echo "load average before the run: $LOADAVG (2 cores; other builds may share them)"
 echo "wrk -t$THREADS -c$CONNECTIONS -d$DURATION, one 2.1 KB signed Stripe event per request, loopback"
-printf '| %-62s | %8s | %7s | %7s | %6s |\n' server "req/s" "p50 ms" "p99 ms" errors
-printf '| %-62s | %8s | %7s | %7s | %6s |\n' "baseline: bare hyper answering 202" "$b_rps" "$b_p50" "$b_p99" "$b_err"
-printf '| %-62s | %8s | %7s | %7s | %6s |\n' "hookmap: signature + mapping + durable group commit, then 202" "$h_rps" "$h_p50" "$h_p99" "$h_err"
+printf '| %-62s | %8s | %7s | %7s | %6s | %12s |\n' server "req/s" "p50 ms" "p99 ms" errors "CPU µs/req"
+printf '| %-62s | %8s | %7s | %7s | %6s | %12s |\n' "baseline: bare hyper answering 202" "$b_rps" "$b_p50" "$b_p99" "$b_err" "$b_cpu"
+printf '| %-62s | %8s | %7s | %7s | %6s | %12s |\n' "hookmap: signature + mapping + durable group commit, then 202" "$h_rps" "$h_p50" "$h_p99" "$h_err" "$h_cpu"
 python3 - "$b_rps" "$h_rps" "$commits" "$jobs" <<'PY'
 import sys
 b, h, commits, jobs = (float(x) for x in sys.argv[1:])
