@@ -443,3 +443,25 @@ async fn route(state: Arc<State>, kind: Listener, request: Request<Incoming>, pe
         Listener::Admin => admin::handle(&state, request).await,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_files_are_strict_json_with_defaults() {
+        let dir = std::env::temp_dir().join(format!("hookmap-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("hookmap.json");
+        std::fs::write(&path, r#"{"ingestAddr": "127.0.0.1:9000", "delivery": {"maxAttempts": 3}}"#).unwrap();
+        let config = Config::from_file(&path).unwrap();
+        assert_eq!(config.ingest_addr, SocketAddr::from(([127, 0, 0, 1], 9000)));
+        assert_eq!((config.delivery.max_attempts, config.delivery.base_delay_ms), (3, 1000));
+        assert_eq!(config.max_body_bytes, 1024 * 1024);
+        std::fs::write(&path, r#"{"ingestAdr": "127.0.0.1:9000"}"#).unwrap();
+        let error = Config::from_file(&path).unwrap_err().to_string();
+        assert!(error.contains("unknown field `ingestAdr`"), "{error}");
+        std::fs::write(&path, "{").unwrap();
+        assert!(Config::from_file(&path).is_err());
+    }
+}

@@ -193,3 +193,36 @@ async fn a_graceful_shutdown_finishes_the_request_in_progress() {
     assert_eq!(server.events(&id).await.len(), 1);
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_first_start_generates_an_admin_token_stored_owner_only() {
+    let dir = temp_dir("token");
+    let mut config = test_config(&dir);
+    config.admin_token = None;
+    let running = hookmap::server::start(config.clone()).await.unwrap();
+    let token = running.admin_token.clone();
+    if std::env::var("HOOKMAP_ADMIN_TOKEN").is_ok_and(|t| !t.is_empty()) {
+        running.shutdown().await;
+        return; // the environment decides the token; nothing is generated
+    }
+    assert!(running.admin_token_generated);
+    assert_eq!(token.len(), 43);
+    let stored = std::fs::read_to_string(dir.join("admin-token")).unwrap();
+    assert_eq!(stored, token);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.join("admin-token")).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let auth = format!("Bearer {token}");
+    assert_eq!(
+        send(running.admin_addr, "GET", "/api/triggers", &[("authorization", &auth)], Vec::new()).await.status,
+        200
+    );
+    running.shutdown().await;
+    // The next start reads it back and does not print it again.
+    let running = hookmap::server::start(config).await.unwrap();
+    assert_eq!((running.admin_token.as_str(), running.admin_token_generated), (token.as_str(), false));
+    running.shutdown().await;
+}
