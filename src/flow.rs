@@ -114,7 +114,14 @@ async fn deliver(state: &State, event: Event) {
             }
             Err(e) => Err(format!("invalid flow URL: {e}")),
         },
-        Some(FlowTarget::None) => Err("the flow has no webhook target".into()),
+        Some(FlowTarget::None) => {
+            // The flow's webhook was removed: the event waits in the outbox like the others.
+            let id = event.id.clone();
+            if let Err(e) = state.store.write(move |c| records::store_pending(c, &id)).await {
+                tracing::warn!(event = %event.id, error = %e, "could not move the event to the outbox");
+            }
+            return;
+        }
         None => return,
     };
     let status = match &outcome {

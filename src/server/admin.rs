@@ -418,6 +418,8 @@ async fn patch(state: &State, id: &str, body: Value) -> Result<HttpResponse, Api
     let new_flow = map.remove("flow").map(flow).transpose()?;
     let shape_check: Option<ShapeCheck> = map.remove("shapeCheck").map(|v| field(v, "shapeCheck")).transpose()?;
     let limit = map.remove("rateLimit").map(rate_limit).transpose()?;
+    let to_outbox = matches!(&new_flow, Some(Flow { target: FlowTarget::None, .. }));
+    let trigger_id = id.to_owned();
     let prepared = state
         .mutate(
             id,
@@ -437,7 +439,8 @@ async fn patch(state: &State, id: &str, body: Value) -> Result<HttpResponse, Api
                 }
                 Ok(())
             },
-            |_| Ok(()),
+            // Without a webhook, pending events wait in the outbox like new ones.
+            move |c| if to_outbox { records::store_all_pending(c, &trigger_id) } else { Ok(()) },
         )
         .await?;
     Ok(ok(&trigger_view(state, &prepared.trigger)))

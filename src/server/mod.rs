@@ -86,6 +86,8 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// Ingest requests processed at once; more are refused with 503.
     pub max_in_flight: usize,
+    /// Open connections per listener; beyond it, new connections wait to be accepted.
+    pub max_connections: usize,
     /// Writes waiting for the writer; more are refused with 503.
     pub queue_capacity: usize,
     /// The most writes committed in one transaction.
@@ -108,6 +110,7 @@ impl Default for Config {
             admin_token: None,
             max_body_bytes: 1024 * 1024,
             max_in_flight: 1024,
+            max_connections: 10_000,
             queue_capacity: 4096,
             batch_max: 512,
             cache_capacity: 1024,
@@ -391,7 +394,14 @@ enum Listener {
 
 async fn accept_loop(listener: TcpListener, state: Arc<State>, kind: Listener, mut stop: watch::Receiver<bool>) {
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let connections = Arc::new(Semaphore::new(state.config.max_connections.max(1)));
     loop {
+        // At the connection limit, stop accepting until one closes (the kernel's backlog waits).
+        let slot = tokio::select! {
+            slot = Arc::clone(&connections).acquire_owned() => slot,
+            _ = stop.changed() => break,
+        };
+        let Ok(slot) = slot else { break };
         tokio::select! {
             accepted = listener.accept() => {
                 let (stream, peer) = match accepted {
@@ -418,6 +428,7 @@ async fn accept_loop(listener: TcpListener, state: Arc<State>, kind: Listener, m
                     if let Err(e) = connection.await {
                         tracing::debug!(error = %e, "connection ended with an error");
                     }
+                    drop(slot);
                 });
             }
             _ = stop.changed() => break,

@@ -381,6 +381,25 @@ pub fn record_attempt(
     Ok(())
 }
 
+/// Moves a pending event to `stored` (its flow no longer has a webhook): it waits in the
+/// outbox to be read and acknowledged instead.
+pub fn store_pending(conn: &Connection, event_id: &str) -> Result<(), StoreError> {
+    conn.execute(
+        "UPDATE events SET state = 'stored', next_attempt_at = NULL WHERE id = ?1 AND state = 'pending'",
+        [event_id],
+    )?;
+    Ok(())
+}
+
+/// Moves every pending event of a trigger to `stored` (see [`store_pending`]).
+pub fn store_all_pending(conn: &Connection, trigger_id: &str) -> Result<(), StoreError> {
+    conn.execute(
+        "UPDATE events SET state = 'stored', next_attempt_at = NULL WHERE trigger_id = ?1 AND state = 'pending'",
+        [trigger_id],
+    )?;
+    Ok(())
+}
+
 /// An event's delivery attempts, oldest first.
 pub fn attempts(conn: &Connection, event_id: &str) -> Result<Vec<Attempt>, StoreError> {
     let mut stmt = conn.prepare_cached(

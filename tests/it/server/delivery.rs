@@ -108,3 +108,33 @@ async fn without_a_webhook_events_wait_in_the_outbox_until_acknowledged() {
     assert_eq!(bad.status, 400);
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn removing_the_webhook_moves_pending_events_to_the_outbox() {
+    let mut config = test_config(&temp_dir("to-outbox"));
+    config.delivery.base_delay_ms = 60_000; // the retry stays far away
+    config.delivery.max_delay_ms = 60_000;
+    let server = start_with(config).await;
+    let failing = Receiver::start(vec![500]).await;
+    let (id, token) = webhook_trigger(&server, &failing).await;
+    let a = server.hook(&token, &sample()).await;
+    let event_id = a.json()["eventId"].as_str().unwrap().to_owned();
+    let event = eventually("a first failed attempt", || async {
+        let event = server.api_ok("GET", &format!("/api/events/{event_id}"), None, 200).await;
+        (event["delivery"]["attempts"] == 1).then_some(event)
+    })
+    .await;
+    assert_eq!(event["delivery"]["state"], "pending");
+    let flow = json!({"flow": {"target": {"kind": "none"}}});
+    server.api_ok("PATCH", &format!("/api/triggers/{id}"), Some(flow), 200).await;
+    let event = server.api_ok("GET", &format!("/api/events/{event_id}"), None, 200).await;
+    assert_eq!(
+        (event["delivery"]["state"].clone(), event["delivery"]["nextAttemptAt"].clone()),
+        (json!("stored"), Value::Null)
+    );
+    assert_eq!(
+        server.api_ok("POST", &format!("/api/events/{event_id}/ack"), None, 200).await["delivery"]["state"],
+        "acked"
+    );
+    server.stop().await;
+}
