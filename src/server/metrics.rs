@@ -85,7 +85,7 @@ impl Metrics {
         for (result, n) in self.attempts.lock().unwrap_or_else(PoisonError::into_inner).iter() {
             let _ = writeln!(out, "hookmap_delivery_attempts_total{{result=\"{result}\"}} {n}");
         }
-        let gauges_list: [(&str, &str, &str, u64); 7] = [
+        let gauges_list: [(&str, &str, &str, u64); 8] = [
             ("hookmap_outbox_depth", "gauge", "Events pending delivery or acknowledgement.", gauges.outbox_depth),
             ("hookmap_write_queue", "gauge", "Jobs waiting for the writer.", gauges.write_queue as u64),
             ("hookmap_commits_total", "counter", "Group-commit transactions.", gauges.commits.0),
@@ -97,6 +97,7 @@ impl Metrics {
             ),
             ("hookmap_mapping_cache_hits_total", "counter", "Compiled-mapping cache hits.", gauges.cache.hits),
             ("hookmap_mapping_cache_misses_total", "counter", "Compiled-mapping cache misses.", gauges.cache.misses),
+            ("hookmap_mapping_cache_entries", "gauge", "Compiled mappings in the cache.", gauges.cache.len as u64),
             ("hookmap_triggers", "gauge", "Triggers configured.", gauges.triggers as u64),
         ];
         for (name, kind, help, value) in gauges_list {

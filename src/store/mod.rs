@@ -254,4 +254,44 @@ mod tests {
         drop(store);
         writer.join();
     }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_full_queue_refuses_at_once() {
+        let path = temp_db("full");
+        let (store, writer) = Store::open(&path, StoreOptions { queue_capacity: 1, batch_max: 8 }).unwrap();
+        // Job 1 holds the writer until released.
+        let (started_tx, started_rx) = std::sync::mpsc::channel();
+        let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+        let blocker = {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store
+                    .write(move |_| {
+                        let _ = started_tx.send(());
+                        let _ = release_rx.recv();
+                        Ok(())
+                    })
+                    .await
+            })
+        };
+        tokio::task::spawn_blocking(move || started_rx.recv()).await.unwrap().unwrap();
+        // Job 2 takes the one place in the queue; job 3 is refused.
+        let queued = {
+            let store = store.clone();
+            tokio::spawn(async move { store.try_write(|c| records::append_event(c, &event("evt_q"))).await })
+        };
+        for _ in 0..10_000 {
+            if store.queued() == 1 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        }
+        assert_eq!(store.queued(), 1);
+        assert_eq!(store.try_write(|_| Ok(())).await, Err(StoreError::Overloaded));
+        release_tx.send(()).unwrap();
+        blocker.await.unwrap().unwrap();
+        queued.await.unwrap().unwrap();
+        drop(store);
+        writer.join();
+    }
 }

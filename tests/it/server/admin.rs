@@ -94,6 +94,12 @@ async fn health_and_metrics() {
     ] {
         assert!(text.lines().any(|l| l == line), "missing {line:?} in\n{text}");
     }
+    // A new mapping replaces the old compiled program in the cache (one entry, not two).
+    assert!(text.lines().any(|l| l == "hookmap_mapping_cache_entries 1"), "{text}");
+    let other = json!({"source": {"payload": {"target": {"usersById": "$.id"}}}});
+    server.api_ok("PUT", &format!("/api/triggers/{id}/mapping"), Some(other), 200).await;
+    let text = String::from_utf8(send(server.admin, "GET", "/metrics", &[], Vec::new()).await.body).unwrap();
+    assert!(text.lines().any(|l| l == "hookmap_mapping_cache_entries 1"), "{text}");
     // The ingest listener does not expose metrics.
     assert_eq!(send(server.ingest, "GET", "/metrics", &[], Vec::new()).await.status, 404);
     server.stop().await;
