@@ -30,6 +30,7 @@ pub mod clock;
 pub mod document;
 pub mod field_path;
 pub mod flow;
+pub mod fuzzing;
 pub mod ids;
 pub mod mapping;
 pub mod presets;

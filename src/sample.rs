@@ -102,10 +102,14 @@ impl fmt::Display for SampleError {
 
 impl std::error::Error for SampleError {}
 
-/// Lists every property of `sample` (the root itself excluded), in document order.
+/// Lists every property of `sample`, in document order. The root is listed (as `$`)
+/// only when it is a scalar, the one case where it is a value to map.
 pub fn properties(sample: &Value) -> Result<Vec<Property>, SampleError> {
     let mut walk = Walk { properties: Vec::new(), index: HashMap::new() };
-    walk.children(sample, "$", 0)?;
+    match sample {
+        Value::Array(_) | Value::Object(_) => walk.children(sample, "$", 0)?,
+        scalar => walk.visit(scalar, "$".to_owned(), 0)?,
+    }
     Ok(walk.properties)
 }
 
@@ -199,6 +203,12 @@ mod tests {
         let got = listed(json!([{"objectId": 1}, {"objectId": 2}]));
         assert_eq!(got[0].0, "$[*]");
         assert_eq!(got[1], ("$[*].objectId".to_owned(), vec!["number"], Some(json!(1))));
+    }
+
+    #[test]
+    fn a_scalar_root_is_listed_as_the_root() {
+        assert_eq!(listed(json!("ping")), [("$".to_owned(), vec!["string"], Some(json!("ping")))]);
+        assert!(listed(json!({})).is_empty());
     }
 
     #[test]

@@ -85,6 +85,12 @@ impl CompiledPath {
         Ok(CompiledPath { source: source.into(), plan })
     }
 
+    /// Parses `source` for jsonpath-rust's evaluator alone, without the direct and
+    /// staged plans: the reference the fast paths are tested against.
+    pub fn parse_general(source: &str) -> Result<CompiledPath, PathError> {
+        Ok(CompiledPath { source: source.into(), plan: Plan::Query(parse_json_path(source).map_err(path_error)?) })
+    }
+
     /// The path as written.
     pub fn source(&self) -> &str {
         &self.source

@@ -2,8 +2,10 @@
 //! public interfaces (library API and the `hookmap` CLI).
 
 mod cli;
+mod fuzz_replay;
 mod golden;
 mod jsonpath_cts;
 mod mapping_golden;
+mod proptests;
 mod security;
 mod server;

@@ -1,0 +1,77 @@
+#!/usr/bin/env python3
+"""Writes the seed corpora under fuzz/corpus/<target>/ from the repository's own data:
+golden mapping cases, the JSONPath compliance suite, preset samples, security presets
+signed with known secrets. Run it again when that data changes; the seeds are committed."""
+import glob, hashlib, hmac, base64, json, os
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+OUT = os.path.join(ROOT, "fuzz", "corpus")
+
+def write(target, name, data):
+    folder = os.path.join(OUT, target)
+    os.makedirs(folder, exist_ok=True)
+    with open(os.path.join(folder, "seed-" + name), "wb") as f:
+        f.write(data)
+
+def read(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+samples = sorted(glob.glob(os.path.join(ROOT, "tests/golden/*/sample.json")) + glob.glob(os.path.join(ROOT, "presets/scripts/*.sample.json")))
+for case in sorted(glob.glob(os.path.join(ROOT, "tests/golden/*/"))):
+    name = os.path.basename(case.rstrip("/"))
+    write("structured_mapping", name, read(case + "mapping.json") + b"\0" + read(case + "sample.json"))
+for path in samples:
+    name = os.path.basename(os.path.dirname(path)) if path.endswith("/sample.json") else os.path.basename(path)
+    write("properties", name, read(path))
+
+cts = json.load(open(os.path.join(ROOT, "tests/conformance/jsonpath-cts.json")))
+for i, case in enumerate(cts["tests"]):
+    document = json.dumps(case.get("document", None)).encode()
+    write("jsonpath", "cts-%03d" % i, case["selector"].encode() + b"\0" + document)
+
+BODY = read(os.path.join(ROOT, "benches/data/stripe-payment-intent-succeeded.json"))
+NOW = 1700000000
+for path in sorted(glob.glob(os.path.join(ROOT, "presets/security/*.json"))):
+    scheme = json.load(open(path))
+    secret = "whsec_" + base64.b64encode(b"fuzz-secret").decode() if scheme.get("secretEncoding") == "base64" else "fuzz-secret"
+    key = base64.b64decode(secret[6:]) if secret.startswith("whsec_") else secret.encode()
+    ts = str(NOW)
+    headers = {"webhook-id": "msg_1", "svix-id": "msg_1", "x-request-id": "req_1"}
+    fmt = scheme["data"].get("timestamp", {}).get("format", "unix")
+    if fmt == "unix_ms":
+        ts = str(NOW * 1000)
+    elif fmt == "rfc3339":
+        ts = "2023-11-14T22:13:20Z"
+    message = scheme["template"]
+    message = message.replace("[timestamp]", ts).replace("[url]", "https://example.com/hooks/fuzz")
+    for name, value in headers.items():
+        message = message.replace("[header:%s]" % name, value)
+    message = message.encode().replace(b"[payload]", BODY)
+    digestmod = {"sha1": hashlib.sha1, "sha256": hashlib.sha256, "sha512": hashlib.sha512}[scheme["algorithm"]]
+    mac = hmac.new(key, message, digestmod).digest()
+    sig = {"hex": mac.hex(), "base64": base64.b64encode(mac).decode(), "base64url": base64.urlsafe_b64encode(mac).decode().rstrip("=")}[scheme["digest"]]
+    data = scheme["data"]
+    prefix = data["signature"].get("parsePrefix", "")
+    lines = {}
+    if "timestamp" in data:
+        tprefix = data["timestamp"].get("parsePrefix", "")
+        lines.setdefault(data["timestamp"]["header"], []).append(tprefix + ts)
+    lines.setdefault(data["signature"]["header"], []).append(prefix + sig)
+    delim = {}
+    for part in ("signature", "timestamp"):
+        if part in data:
+            delim[data[part]["header"]] = data[part].get("listDelimiter", ",")
+    header_text = "\n".join("%s: %s" % (h, delim.get(h, ",").join(v)) for h, v in lines.items())
+    header_text += "\nwebhook-id: msg_1\nsvix-id: msg_1\nx-request-id: req_1"
+    seed = json.dumps(scheme).encode() + b"\0" + header_text.encode() + b"\0" + BODY + b"\0" + secret.encode() + b"\0" + str(NOW).encode()
+    write("signature", os.path.basename(path)[:-5], seed)
+
+for name, allow, proxies, peer, xff in [
+    ("v4-cidr", "10.0.0.0/8\n192.168.1.7", "", "10.1.2.3", ""),
+    ("proxy-chain", "203.0.113.0/24", "10.0.0.1\n10.0.0.2", "10.0.0.1", "198.51.100.9, 203.0.113.5, 10.0.0.2"),
+    ("v6", "2001:db8::/32\n::1", "", "::ffff:127.0.0.1", ""),
+    ("spoofed", "203.0.113.0/24", "", "198.51.100.1", "203.0.113.5"),
+    ("ported", "203.0.113.5", "127.0.0.1", "127.0.0.1", "[2001:db8::1]:443, 203.0.113.5:8080"),
+]:
+    write("allowlist", name, "\0".join([allow, proxies, peer, xff]).encode())
