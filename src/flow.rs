@@ -6,7 +6,7 @@
 //! after an exponential backoff with jitter, until `maxAttempts`, when the event is dead.
 //! Events survive restarts: a pending event is picked up again by the next start.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -28,16 +28,21 @@ pub fn backoff(attempt: u32, base_ms: u64, max_ms: u64, random: u64) -> u64 {
     delay - if half > 0 { random % half } else { 0 }
 }
 
+/// What the dispatcher knows of an event it launched: in flight, or finished with this
+/// many attempts recorded (a read of the outbox that started before that commit is stale
+/// for this event and must not launch it again).
+type Launched = HashMap<String, Option<u32>>;
+
 /// Delivers committed events to flow webhooks, with retries.
 pub struct Dispatcher {
     state: Arc<State>,
-    in_flight: Arc<Mutex<HashSet<String>>>,
+    launched: Arc<Mutex<Launched>>,
 }
 
 impl Dispatcher {
     /// A dispatcher over the server's state.
     pub fn new(state: Arc<State>) -> Dispatcher {
-        Dispatcher { state, in_flight: Arc::new(Mutex::new(HashSet::new())) }
+        Dispatcher { state, launched: Arc::new(Mutex::new(HashMap::new())) }
     }
 
     /// Runs until `stop` turns true, then waits for the deliveries in progress.
@@ -51,23 +56,35 @@ impl Dispatcher {
             let now = crate::clock::now_ms();
             let due = self.state.store.read(move |c| records::due_events(c, now, 256)).await.unwrap_or_default();
             let mut launched = 0;
+            let seen: HashSet<String> = due.iter().map(|e| e.id.clone()).collect();
             for event in due {
-                let fresh = self.in_flight.lock().unwrap_or_else(PoisonError::into_inner).insert(event.id.clone());
-                if !fresh {
-                    continue;
+                {
+                    let mut known = self.launched.lock().unwrap_or_else(PoisonError::into_inner);
+                    match known.get(&event.id) {
+                        Some(None) => continue,                                         // in flight
+                        Some(Some(attempts)) if event.attempts < *attempts => continue, // stale read
+                        _ => {
+                            known.insert(event.id.clone(), None);
+                        }
+                    }
                 }
                 let Ok(permit) = Arc::clone(&permits).acquire_owned().await else { break };
                 launched += 1;
                 let state = Arc::clone(&self.state);
-                let in_flight = Arc::clone(&self.in_flight);
+                let known = Arc::clone(&self.launched);
                 tokio::spawn(async move {
                     let id = event.id.clone();
-                    deliver(&state, event).await;
-                    in_flight.lock().unwrap_or_else(PoisonError::into_inner).remove(&id);
+                    let attempts = deliver(&state, event).await;
+                    known.lock().unwrap_or_else(PoisonError::into_inner).insert(id, Some(attempts));
                     drop(permit);
                     state.deliveries.notify_one();
                 });
             }
+            // Finished events this read did not list: the next read starts after their commit.
+            self.launched
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .retain(|id, entry| entry.is_none() || seen.contains(id));
             if launched > 0 {
                 continue;
             }
@@ -91,7 +108,8 @@ impl Dispatcher {
     }
 }
 
-async fn deliver(state: &State, event: Event) {
+/// Makes one delivery attempt of `event` and records it; the attempts recorded after it.
+async fn deliver(state: &State, event: Event) -> u32 {
     let config = &state.config.delivery;
     let attempt_no = event.attempts + 1;
     let at = crate::clock::now_ms();
@@ -120,9 +138,9 @@ async fn deliver(state: &State, event: Event) {
             if let Err(e) = state.store.write(move |c| records::store_pending(c, &id)).await {
                 tracing::warn!(event = %event.id, error = %e, "could not move the event to the outbox");
             }
-            return;
+            return event.attempts;
         }
-        None => return,
+        None => return event.attempts,
     };
     let status = match &outcome {
         Ok(status) => Some(*status),
@@ -151,6 +169,7 @@ async fn deliver(state: &State, event: Event) {
         Ok(()) => tracing::info!(event = %event.id, attempt = attempt_no, result, "delivery attempt"),
         Err(e) => tracing::warn!(event = %event.id, error = %e, "delivery attempt not recorded"),
     }
+    attempt_no
 }
 
 #[cfg(test)]

@@ -372,7 +372,7 @@ pub fn record_attempt(
     let updated = conn
         .prepare_cached(
             "UPDATE events SET attempts = ?2, state = ?3, next_attempt_at = ?4, last_error = ?5, done_at = ?6
-             WHERE id = ?1 AND state = 'pending'",
+             WHERE id = ?1 AND state = 'pending' AND attempts = ?2 - 1",
         )?
         .execute(params![event_id, attempt.attempt, state.as_str(), next_attempt_at, attempt.error, done])?;
     if updated == 0 {
