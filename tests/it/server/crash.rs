@@ -160,3 +160,25 @@ async fn every_acknowledged_event_survives_a_kill_9_exactly_once() {
     let _ = process.child.kill();
     let _ = process.child.wait();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_stops_the_binary_cleanly_and_keeps_what_was_accepted() {
+    let dir = temp_dir("sigterm");
+    let mut process = spawn(&dir);
+    let t = process.api("POST", "/api/triggers", Some(trigger("sigterm"))).await.json();
+    let (id, token) = (t["id"].as_str().unwrap().to_owned(), t["token"].as_str().unwrap().to_owned());
+    let accepted = try_post(process.ingest, &format!("/hooks/{token}"), serde_json::to_vec(&sample()).unwrap()).await;
+    assert_eq!(accepted.as_ref().map(|(s, _)| *s), Some(202));
+    let status = Command::new("kill").args(["-TERM", &process.child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    let exit = tokio::task::spawn_blocking(move || process.child.wait()).await.unwrap().unwrap();
+    assert!(exit.success(), "{exit:?}");
+    // A clean stop checkpoints the WAL into the database file.
+    let wal = std::fs::metadata(dir.join("hookmap.db-wal")).map(|m| m.len()).unwrap_or(0);
+    assert_eq!(wal, 0);
+    let mut process = spawn(&dir);
+    let events = process.api("GET", &format!("/api/triggers/{id}/events"), None).await.json();
+    assert_eq!(events["events"][0]["id"], accepted.unwrap().1["eventId"]);
+    let _ = process.child.kill();
+    let _ = process.child.wait();
+}
