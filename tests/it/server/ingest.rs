@@ -4,7 +4,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use hookmap::security::{SignedRequest, presets};
 use serde_json::json;
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::*;
 
@@ -207,17 +207,17 @@ async fn a_full_server_answers_503() {
     config.max_in_flight = 1;
     let server = start_with(config).await;
     let (_, token) = live_trigger(&server, json!({})).await;
-    let mut slow = tokio::net::TcpStream::connect(server.ingest).await.unwrap();
     let head = format!(
-        "POST /hooks/{token} HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{{\"user\""
+        "POST /hooks/{token} HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\nexpect: 100-continue\r\ncontent-length: 100\r\n\r\n"
     );
+    let mut slow = tokio::net::TcpStream::connect(server.ingest).await.unwrap();
     slow.write_all(head.as_bytes()).await.unwrap();
-    slow.flush().await.unwrap();
-    let busy = eventually("the slow request to take the slot", || async {
-        let a = server.hook(&token, &sample()).await;
-        (a.status == 503).then_some(a)
-    })
-    .await;
+    // `100 Continue` comes once the handler holds the slot and waits for the body.
+    let mut interim = [0u8; 25];
+    slow.read_exact(&mut interim).await.unwrap();
+    assert_eq!(&interim, b"HTTP/1.1 100 Continue\r\n\r\n");
+    let busy = server.hook(&token, &sample()).await;
+    assert_eq!(busy.status, 503);
     assert_eq!(busy.code(), "unavailable");
     drop(slow);
     eventually("the slot to be free again", || async {

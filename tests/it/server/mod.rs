@@ -240,13 +240,14 @@ impl Receiver {
     }
 }
 
-/// Polls `check` every 20 ms until it returns `Some`, for at most 10 s.
+/// Polls `check` every 20 ms until it returns `Some`, for at most 30 s (a bound for slow
+/// machines, not a timing assertion).
 pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Option<T>>,
 {
-    for _ in 0..500 {
+    for _ in 0..1500 {
         if let Some(value) = check().await {
             return value;
         }
