@@ -28,12 +28,19 @@ macro_rules! error_list {
 }
 pub(crate) use error_list;
 
+pub mod clock;
 pub mod document;
 pub mod field_path;
+pub mod flow;
 pub mod fuzzing;
+pub mod ids;
 pub mod mapping;
 pub mod presets;
 pub mod runtime;
 pub mod sample;
 pub mod schema;
 pub mod security;
+pub mod server;
+pub mod shape;
+pub mod store;
+pub mod trigger;

@@ -8,6 +8,7 @@ mod map;
 mod path;
 mod presets;
 mod props;
+mod serve;
 mod verify;
 
 use std::process::ExitCode;
@@ -36,6 +37,8 @@ enum Command {
     Presets(presets::PresetsArgs),
     /// Verify a signed webhook request (signature, timestamp window) against a scheme.
     Verify(verify::VerifyArgs),
+    /// Run the ingest server and the admin API (until SIGTERM or SIGINT).
+    Serve(serve::ServeArgs),
 }
 
 /// Runs the parsed command line.
@@ -47,6 +50,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Path(args) => path::run(&args),
         Command::Presets(args) => presets::run(&args),
         Command::Verify(args) => return verify::run(&args),
+        Command::Serve(args) => return serve::run(&args),
     };
     match outcome {
         Ok(code) => code,

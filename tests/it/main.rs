@@ -9,3 +9,4 @@ mod mapping_golden;
 mod proptests;
 mod sandbox;
 mod security;
+mod server;

@@ -1,0 +1,116 @@
+//! `hookmap serve`: run the ingest server and the admin API until SIGTERM or SIGINT.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Args;
+use hookmap::server::{self, Config};
+
+/// Arguments of `hookmap serve` (flags override the config file).
+#[derive(Args)]
+pub struct ServeArgs {
+    /// A JSON config file (keys: dataDir, ingestAddr, adminAddr, publicUrl, adminToken, maxBodyBytes,
+    /// maxInFlight, queueCapacity, batchMax, cacheCapacity, maxWaitSeconds, delivery).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// The data directory (database, admin token). Default ./hookmap-data.
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// The ingest listener's address. Default 0.0.0.0:8080.
+    #[arg(long, value_name = "ADDR")]
+    ingest_addr: Option<SocketAddr>,
+    /// The admin listener's address. Default 127.0.0.1:8081.
+    #[arg(long, value_name = "ADDR")]
+    admin_addr: Option<SocketAddr>,
+    /// The base URL senders use to reach the ingest listener.
+    #[arg(long, value_name = "URL")]
+    public_url: Option<String>,
+    /// The largest accepted body, in bytes. Default 1048576.
+    #[arg(long, value_name = "BYTES")]
+    max_body_bytes: Option<usize>,
+}
+
+fn config(args: &ServeArgs) -> Result<Config, server::StartError> {
+    let mut config = match &args.config {
+        Some(path) => Config::from_file(path)?,
+        None => Config::default(),
+    };
+    if let Some(dir) = &args.data_dir {
+        config.data_dir = dir.clone();
+    }
+    if let Some(addr) = args.ingest_addr {
+        config.ingest_addr = addr;
+    }
+    if let Some(addr) = args.admin_addr {
+        config.admin_addr = addr;
+    }
+    if let Some(url) = &args.public_url {
+        config.public_url = Some(url.clone());
+    }
+    if let Some(limit) = args.max_body_bytes {
+        config.max_body_bytes = limit;
+    }
+    Ok(config)
+}
+
+async fn terminated() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// Runs the server; exit code 0 after a clean shutdown, 2 when it cannot start.
+pub fn run(args: &ServeArgs) -> ExitCode {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("HOOKMAP_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_ansi(ansi).with_writer(std::io::stderr).try_init();
+    let config = match config(args) {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    runtime.block_on(async {
+        let running = match server::start(config).await {
+            Ok(running) => running,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
+        };
+        if running.admin_token_generated {
+            println!("admin token (printed once; stored in the data directory, mode 0600): {}", running.admin_token);
+        }
+        println!("ingest: http://{}  admin: http://{}", running.ingest_addr, running.admin_addr);
+        terminated().await;
+        tracing::info!("shutting down");
+        running.shutdown().await;
+        ExitCode::SUCCESS
+    })
+}

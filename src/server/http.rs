@@ -1,0 +1,225 @@
+//! HTTP plumbing shared by the listeners and the flow dispatcher: JSON responses, body
+//! reading under a limit, content types, form bodies, and a bare HTTP/1 client.
+
+use std::time::Duration;
+
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::{Bytes, Incoming};
+use hyper::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderMap, HeaderValue};
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use serde_json::{Map, Value};
+
+use super::error::{ApiError, ErrorKind};
+
+/// The response type of every handler.
+pub type HttpResponse = Response<Full<Bytes>>;
+
+/// A JSON response.
+pub fn json_response(status: StatusCode, body: &Value) -> HttpResponse {
+    let bytes = serde_json::to_vec(body).unwrap_or_else(|_| b"{}".to_vec());
+    let mut response = Response::new(Full::new(Bytes::from(bytes)));
+    *response.status_mut() = status;
+    response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+}
+
+/// A plain-text response.
+pub fn text_response(status: StatusCode, content_type: &'static str, body: String) -> HttpResponse {
+    let mut response = Response::new(Full::new(Bytes::from(body)));
+    *response.status_mut() = status;
+    response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    response
+}
+
+/// Reads a body of at most `limit` bytes: a declared `Content-Length` over the limit is
+/// refused before reading, and a body that grows past it is refused while reading, so at
+/// most `limit` bytes are ever buffered.
+pub async fn read_body(headers: &HeaderMap, body: Incoming, limit: usize) -> Result<Bytes, ApiError> {
+    let too_large = || ApiError::new(ErrorKind::PayloadTooLarge, format!("the body is larger than {limit} bytes"));
+    if let Some(length) = headers.get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok())
+        && length > limit as u64
+    {
+        return Err(too_large());
+    }
+    match Limited::new(body, limit).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => Err(too_large()),
+        Err(_) => Err(ApiError::new(ErrorKind::BadRequest, "the body could not be read")),
+    }
+}
+
+/// Parses an admin API body as JSON (400 with line and column otherwise).
+pub fn parse_json(bytes: &[u8]) -> Result<Value, ApiError> {
+    if bytes.is_empty() {
+        return Ok(Value::Object(Map::new()));
+    }
+    crate::document::parse(bytes)
+        .map_err(|e| ApiError::new(ErrorKind::BadRequest, format!("the body is not JSON: {e}")))
+}
+
+/// The body kinds the ingest path accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyKind {
+    /// `application/json`, any `+json` type, or no content type.
+    Json,
+    /// `application/x-www-form-urlencoded`, turned into an object.
+    Form,
+}
+
+/// Classifies a `Content-Type` (415 for anything else).
+pub fn body_kind(content_type: Option<&str>) -> Result<BodyKind, ApiError> {
+    let Some(content_type) = content_type else { return Ok(BodyKind::Json) };
+    let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    if essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json")) {
+        Ok(BodyKind::Json)
+    } else if essence == "application/x-www-form-urlencoded" {
+        Ok(BodyKind::Form)
+    } else {
+        Err(ApiError::new(
+            ErrorKind::UnsupportedMediaType,
+            "expected application/json, an application/*+json type or application/x-www-form-urlencoded",
+        ))
+    }
+}
+
+/// A form body as an object: each name maps to its value (a string), or to an array of
+/// its values when it occurs several times, in order of first appearance.
+pub fn parse_form(bytes: &[u8]) -> Result<Value, ApiError> {
+    let mut object = Map::new();
+    for pair in bytes.split(|&b| b == b'&').filter(|p| !p.is_empty()) {
+        let (name, value) = match pair.iter().position(|&b| b == b'=') {
+            Some(i) => (&pair[..i], &pair[i + 1..]),
+            None => (pair, &b""[..]),
+        };
+        let name = percent_decode(name)?;
+        let value = Value::String(percent_decode(value)?);
+        match object.get_mut(&name) {
+            None => {
+                object.insert(name, value);
+            }
+            Some(Value::Array(values)) => values.push(value),
+            Some(first) => {
+                let first = first.take();
+                object.insert(name, Value::Array(vec![first, value]));
+            }
+        }
+    }
+    Ok(Value::Object(object))
+}
+
+fn percent_decode(bytes: &[u8]) -> Result<String, ApiError> {
+    let bad = || ApiError::new(ErrorKind::BadRequest, "the form body is malformed");
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let hex = bytes.get(i + 1..i + 3).ok_or_else(bad)?;
+                let hex = std::str::from_utf8(hex).map_err(|_| bad())?;
+                out.push(u8::from_str_radix(hex, 16).map_err(|_| bad())?);
+                i += 2;
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8(out).map_err(|_| bad())
+}
+
+/// An `http://host:port/path` URL, split.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpUrl {
+    /// `host:port` to connect to (port 80 when absent).
+    pub authority: String,
+    /// The `Host` header value.
+    pub host: String,
+    /// Path and query (`/` when absent).
+    pub path: String,
+}
+
+/// Parses an `http://` URL (https is not supported: no TLS in this build).
+pub fn parse_http_url(url: &str) -> Result<HttpUrl, String> {
+    let rest = url.strip_prefix("http://").ok_or("only http:// URLs are supported")?;
+    let (host, path) = match rest.find(['/', '?']) {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, "/"),
+    };
+    if host.is_empty() || host.contains('@') || host.contains(char::is_whitespace) {
+        return Err("the URL has no valid host".into());
+    }
+    let has_port = match host.rfind(':') {
+        Some(i) => !host.ends_with(']') && host[i + 1..].parse::<u16>().is_ok(),
+        None => false,
+    };
+    let authority = if has_port { host.to_owned() } else { format!("{host}:80") };
+    let path = if path.starts_with('?') { format!("/{path}") } else { path.to_owned() };
+    Ok(HttpUrl { authority, host: host.to_owned(), path })
+}
+
+/// POSTs `body` to `url` with `headers` over a fresh HTTP/1.1 connection; the response
+/// status, or why there is none. The whole exchange is bounded by `timeout`.
+pub async fn post(url: &HttpUrl, headers: &[(&str, String)], body: Bytes, timeout: Duration) -> Result<u16, String> {
+    let exchange = async {
+        let stream =
+            tokio::net::TcpStream::connect(url.authority.as_str()).await.map_err(|e| format!("connect: {e}"))?;
+        let _ = stream.set_nodelay(true);
+        let (mut sender, conn) =
+            hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.map_err(|e| format!("handshake: {e}"))?;
+        let driver = tokio::spawn(async move {
+            let _ = conn.await;
+        });
+        let mut request = Request::post(url.path.as_str())
+            .header(hyper::header::HOST, url.host.as_str())
+            .header(CONTENT_TYPE, "application/json");
+        for (name, value) in headers {
+            request = request.header(*name, value.as_str());
+        }
+        let request = request.body(Full::new(body)).map_err(|e| format!("request: {e}"))?;
+        let response = sender.send_request(request).await.map_err(|e| format!("send: {e}"))?;
+        let status = response.status().as_u16();
+        // Read (and drop) the answer so the exchange is complete.
+        let _ = Limited::new(response.into_body(), 64 * 1024).collect().await;
+        driver.abort();
+        Ok(status)
+    };
+    match tokio::time::timeout(timeout, exchange).await {
+        Ok(result) => result,
+        Err(_) => Err(format!("no answer within {} ms", timeout.as_millis())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn content_types() {
+        assert_eq!(body_kind(None), Ok(BodyKind::Json));
+        assert_eq!(body_kind(Some("application/json; charset=utf-8")), Ok(BodyKind::Json));
+        assert_eq!(body_kind(Some("application/vnd.api+json")), Ok(BodyKind::Json));
+        assert_eq!(body_kind(Some("Application/X-WWW-Form-Urlencoded")), Ok(BodyKind::Form));
+        assert_eq!(body_kind(Some("text/plain")).unwrap_err().kind, ErrorKind::UnsupportedMediaType);
+    }
+
+    #[test]
+    fn forms_become_objects() {
+        let form = parse_form(b"a=1&b=hello+world&a=2&c=%C3%A9&flag").unwrap();
+        assert_eq!(form, serde_json::json!({"a": ["1", "2"], "b": "hello world", "c": "é", "flag": ""}));
+        assert!(parse_form(b"a=%zz").is_err());
+        assert!(parse_form(b"a=%4").is_err());
+    }
+
+    #[test]
+    fn http_urls() {
+        let url = parse_http_url("http://127.0.0.1:9000/flow?x=1").unwrap();
+        assert_eq!(
+            url,
+            HttpUrl { authority: "127.0.0.1:9000".into(), host: "127.0.0.1:9000".into(), path: "/flow?x=1".into() }
+        );
+        assert_eq!(parse_http_url("http://example.test").unwrap().authority, "example.test:80");
+        assert!(parse_http_url("https://example.test/").is_err());
+        assert!(parse_http_url("http:///x").is_err());
+    }
+}

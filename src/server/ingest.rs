@@ -1,0 +1,306 @@
+//! `POST|PUT /hooks/{token}`: the request pipeline (see DESIGN.md).
+//!
+//! registry → status gate (404 · capture) → allow-list (403) → rate limit (429) →
+//! content type (415) → body under the limit (413) → signature (401) → parse (400) →
+//! paused (409, held) → shape check (409, paused and held) → mapping and validation
+//! (422, held) → durable append (202 `{eventId, mode}`; 503 when the write queue is full).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Instant, SystemTime};
+
+use hyper::body::Incoming;
+use hyper::header::CONTENT_TYPE;
+use hyper::{Method, Request, StatusCode};
+use serde_json::{Value, json};
+
+use super::State;
+use super::error::{ApiError, ErrorKind};
+use super::http::{self, BodyKind, HttpResponse};
+use super::registry::Prepared;
+use crate::mapping::{Input, Program};
+use crate::security::SignedRequest;
+use crate::store::{DeliveryState, Held, HeldReason, NewEvent, Problem, records};
+use crate::trigger::{Action, FlowTarget, Mode, ShapeCheck, Status};
+
+/// Answers one ingest request and counts it in the metrics.
+pub async fn handle(state: &State, request: Request<Incoming>, peer: SocketAddr) -> HttpResponse {
+    let mut label = String::from("unknown");
+    let response = match ingest(state, request, peer, &mut label).await {
+        Ok(response) => response,
+        Err(error) => error.into_response(),
+    };
+    state.metrics.request(&label, super::metrics::outcome(response.status().as_u16()));
+    response
+}
+
+async fn ingest(
+    state: &State,
+    request: Request<Incoming>,
+    peer: SocketAddr,
+    label: &mut String,
+) -> Result<HttpResponse, ApiError> {
+    let token = match request.uri().path().strip_prefix("/hooks/") {
+        Some(token) if !token.is_empty() && !token.contains('/') => token.to_owned(),
+        _ => return Err(ApiError::new(ErrorKind::RouteNotFound, "no such route")),
+    };
+    if request.method() != Method::POST && request.method() != Method::PUT {
+        return Err(ApiError::method_not_allowed("POST, PUT"));
+    }
+    let not_found = || ApiError::new(ErrorKind::NotFound, "no trigger at this URL");
+    let prepared = state.registry.by_token(&token).ok_or_else(not_found)?;
+    if prepared.trigger.status == Status::Disabled {
+        return Err(not_found());
+    }
+    *label = prepared.trigger.id.clone();
+    let _permit = state
+        .in_flight
+        .try_acquire()
+        .map_err(|_| ApiError::new(ErrorKind::Unavailable, "too many requests in progress; retry later"))?;
+    let (parts, body) = request.into_parts();
+    let content_type = parts.headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    if prepared.trigger.capturing {
+        return capture(state, &prepared, content_type.as_deref(), &parts.headers, body).await;
+    }
+    let headers: Vec<(&str, &[u8])> = parts.headers.iter().map(|(n, v)| (n.as_str(), v.as_bytes())).collect();
+    let trigger_id = prepared.trigger.id.as_str();
+    if let Err(denied) = prepared.allow.check(peer.ip(), &headers) {
+        tracing::info!(trigger = trigger_id, %peer, reason = %denied, "refused by the allow-list");
+        return Err(ApiError::new(ErrorKind::Forbidden, "this client is not allowed to call this trigger"));
+    }
+    if !prepared.admit() {
+        return Err(ApiError::new(ErrorKind::RateLimited, "the trigger's rate limit is exceeded; retry later"));
+    }
+    let kind = http::body_kind(content_type.as_deref())?;
+    let bytes = http::read_body(&parts.headers, body, state.config.max_body_bytes).await?;
+    if let Some((scheme, keys)) = &prepared.signature {
+        let path = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+        let url = format!("{}{path}", state.base_url);
+        let signed = SignedRequest::new(&bytes, &headers).with_url(&url);
+        if let Err(reason) = scheme.verify(&signed, keys, SystemTime::now()) {
+            tracing::info!(trigger = trigger_id, reason = %reason, "refused: signature");
+            return Err(ApiError::new(ErrorKind::Unauthorized, "the request signature is invalid"));
+        }
+    }
+    let full = prepared.trigger.shape_check == ShapeCheck::Sample;
+    let parsed = parse_body(kind, &bytes, prepared.program.as_deref(), full)?;
+    let received_at = crate::clock::now_ms();
+    let request = HeldRequest { content_type, body: bytes.to_vec(), received_at };
+    let mode = match prepared.trigger.status {
+        Status::Test => Mode::Test,
+        Status::Live => Mode::Live,
+        Status::Paused { .. } => {
+            let problems = vec![Problem { path: "$".into(), message: "the trigger was paused".into() }];
+            let held = hold(state, trigger_id, HeldReason::Paused, problems, request).await?;
+            return Err(ApiError::new(
+                ErrorKind::Paused,
+                format!("the trigger is paused; the request is held as {held}"),
+            ));
+        }
+        Status::Disabled => return Err(not_found()),
+    };
+    if let Some(shape) = &prepared.shape
+        && let Err(problems) = shape.check(&parsed)
+    {
+        let first = problems.first().map(|p| p.path.clone()).unwrap_or_default();
+        let held = pause_and_hold(state, &prepared, problems, request).await?;
+        return Err(ApiError::new(
+            ErrorKind::Paused,
+            format!(
+                "the body is not shaped like the trigger's sample; the trigger is paused and the request held as {held}"
+            ),
+        )
+        .at(first));
+    }
+    match map(state, &prepared, parsed) {
+        Ok(payload) => {
+            let event_id = append(state, &prepared, mode, payload, received_at, true).await?;
+            Ok(http::json_response(StatusCode::ACCEPTED, &json!({"eventId": event_id, "mode": mode.as_str()})))
+        }
+        Err(problems) => {
+            let count = problems.len();
+            let first = problems.first().map(|p| p.path.clone()).unwrap_or_default();
+            let held = hold(state, trigger_id, HeldReason::Mapping, problems, request).await?;
+            Err(ApiError::new(
+                ErrorKind::MappingFailed,
+                format!("the mapping failed ({count} error(s)); the request is held as {held}"),
+            )
+            .at(first))
+        }
+    }
+}
+
+/// A refused request as it will be held.
+pub(super) struct HeldRequest {
+    pub content_type: Option<String>,
+    pub body: Vec<u8>,
+    pub received_at: i64,
+}
+
+/// Parses a body of `kind`: a program that reads only singular paths parses just what
+/// it reads, unless `full` (the `sample` shape check needs the whole body).
+pub(super) fn parse_body(
+    kind: BodyKind,
+    bytes: &[u8],
+    program: Option<&Program>,
+    full: bool,
+) -> Result<Value, ApiError> {
+    match kind {
+        BodyKind::Form => http::parse_form(bytes),
+        BodyKind::Json => {
+            let parsed = match program {
+                Some(program) if !full => program.parse_body(bytes),
+                _ => crate::document::parse(bytes),
+            };
+            parsed.map_err(|e| ApiError::new(ErrorKind::BadRequest, format!("the body is not JSON: {e}")))
+        }
+    }
+}
+
+/// Runs the trigger's mapping: the validated payload, or every problem with its path.
+pub(super) fn map(state: &State, prepared: &Prepared, body: Value) -> Result<Value, Vec<Problem>> {
+    let Some(program) = &prepared.program else {
+        return Err(vec![Problem { path: "mapping".into(), message: "the trigger has no mapping".into() }]);
+    };
+    let started = Instant::now();
+    let result = program.run(&Input::from_body(body));
+    state.metrics.mapping_latency(started.elapsed());
+    result.map_err(|errors| {
+        errors.0.iter().map(|e| Problem { path: e.field().to_owned(), message: e.to_string() }).collect()
+    })
+}
+
+/// Appends an event (durably) and wakes the dispatcher when it is to be delivered.
+/// `ingest` refuses at once when the write queue is full (503) instead of waiting.
+pub(super) async fn append(
+    state: &State,
+    prepared: &Prepared,
+    mode: Mode,
+    payload: Value,
+    received_at: i64,
+    ingest: bool,
+) -> Result<String, ApiError> {
+    let id = crate::ids::record_id("evt")?;
+    let delivery = match prepared.trigger.flow.target {
+        FlowTarget::Webhook { .. } => DeliveryState::Pending,
+        FlowTarget::None => DeliveryState::Stored,
+    };
+    let event = NewEvent {
+        id: id.clone(),
+        trigger_id: prepared.trigger.id.clone(),
+        mode,
+        received_at,
+        payload: payload.to_string(),
+        state: delivery,
+    };
+    let write = move |conn: &rusqlite::Connection| records::append_event(conn, &event).map(|_| ());
+    if ingest {
+        state.store.try_write(write).await?
+    } else {
+        state.store.write(write).await?
+    }
+    if delivery == DeliveryState::Pending {
+        state.deliveries.notify_one();
+    }
+    Ok(id)
+}
+
+/// Keeps a refused request with its reason; its id.
+pub(super) async fn hold(
+    state: &State,
+    trigger_id: &str,
+    reason: HeldReason,
+    errors: Vec<Problem>,
+    request: HeldRequest,
+) -> Result<String, ApiError> {
+    let held = held_record(trigger_id, reason, errors, request)?;
+    let id = held.id.clone();
+    state.store.try_write(move |conn| records::insert_held(conn, &held)).await?;
+    tracing::info!(trigger = trigger_id, held = %id, reason = reason.as_str(), "request held");
+    Ok(id)
+}
+
+fn held_record(
+    trigger_id: &str,
+    reason: HeldReason,
+    errors: Vec<Problem>,
+    request: HeldRequest,
+) -> Result<Held, ApiError> {
+    Ok(Held {
+        id: crate::ids::record_id("hld")?,
+        trigger_id: trigger_id.to_owned(),
+        received_at: request.received_at,
+        reason,
+        errors,
+        content_type: request.content_type,
+        body: request.body,
+    })
+}
+
+/// Pauses the trigger and holds the request, in one transaction. If another request
+/// paused it first, the request is only held.
+async fn pause_and_hold(
+    state: &State,
+    prepared: &Prepared,
+    problems: Vec<Problem>,
+    request: HeldRequest,
+) -> Result<String, ApiError> {
+    let trigger_id = prepared.trigger.id.as_str();
+    let held = held_record(trigger_id, HeldReason::Shape, problems.clone(), request)?;
+    let id = held.id.clone();
+    let fallback = held.clone();
+    let paused = state
+        .mutate(
+            trigger_id,
+            "paused: a body was not shaped like the sample",
+            |t| {
+                t.status = t.status.apply(Action::Pause)?;
+                Ok(())
+            },
+            move |conn| records::insert_held(conn, &held),
+        )
+        .await;
+    match paused {
+        Ok(_) => {
+            tracing::warn!(trigger = trigger_id, held = %id, "trigger paused: body not shaped like the sample");
+            Ok(id)
+        }
+        Err(e) if e.kind == ErrorKind::Conflict => {
+            // Already paused (or disabled) meanwhile: keep the request all the same.
+            state.store.try_write(move |conn| records::insert_held(conn, &fallback)).await?;
+            Ok(id)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Stores a capture-armed trigger's request as its sample (no signature, no event).
+async fn capture(
+    state: &State,
+    prepared: &Arc<Prepared>,
+    content_type: Option<&str>,
+    headers: &hyper::HeaderMap,
+    body: Incoming,
+) -> Result<HttpResponse, ApiError> {
+    let kind = http::body_kind(content_type)?;
+    let bytes = http::read_body(headers, body, state.config.max_body_bytes).await?;
+    let sample = parse_body(kind, &bytes, None, true)?;
+    crate::sample::properties(&sample).map_err(|e| ApiError::new(ErrorKind::BadRequest, e.to_string()))?;
+    state
+        .mutate(
+            &prepared.trigger.id,
+            "sample captured",
+            move |t| {
+                if !t.capturing {
+                    return Err(ApiError::new(ErrorKind::Conflict, "the capture was already done"));
+                }
+                t.capturing = false;
+                t.sample = Some(sample);
+                Ok(())
+            },
+            |_| Ok(()),
+        )
+        .await?;
+    state.samples.notify_waiters();
+    Ok(http::json_response(StatusCode::ACCEPTED, &json!({"captured": true})))
+}

@@ -1,0 +1,478 @@
+//! The `hookmap serve` server: hyper 1 on tokio, two listeners.
+//!
+//! - the **ingest** listener (default `0.0.0.0:8080`): `POST|PUT /hooks/{token}` ([`ingest`]) and `/healthz`;
+//! - the **admin** listener (default `127.0.0.1:8081`): the JSON API under `/api/…` with a bearer
+//!   token ([`admin`]), `/healthz` and `/metrics`.
+//!
+//! [`start`] opens the store, loads the triggers, binds both listeners and starts the
+//! flow [`crate::flow::Dispatcher`]; [`Running::shutdown`] stops accepting, lets in-flight
+//! requests finish (each has awaited its commit), stops the dispatcher and joins the writer.
+
+pub mod admin;
+pub mod error;
+pub mod http;
+pub mod ingest;
+pub mod metrics;
+pub mod registry;
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::num::NonZeroUsize;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper::{Request, StatusCode};
+use hyper_util::rt::TokioIo;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use tokio::net::TcpListener;
+use tokio::sync::{Notify, Semaphore, watch};
+
+use crate::mapping::cache::ProgramCache;
+use crate::store::{Store, StoreError, StoreOptions, records};
+use crate::trigger::Trigger;
+
+use error::ApiError;
+use registry::{Prepared, Registry};
+
+/// Delivery settings of the flow dispatcher.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct DeliveryConfig {
+    /// Attempts before an event is declared dead.
+    pub max_attempts: u32,
+    /// Delay before the first retry, in ms (doubled each retry, with jitter).
+    pub base_delay_ms: u64,
+    /// The longest delay between two attempts, in ms.
+    pub max_delay_ms: u64,
+    /// Time allowed for one attempt, in ms.
+    pub timeout_ms: u64,
+    /// Deliveries in progress at once.
+    pub concurrency: usize,
+}
+
+impl Default for DeliveryConfig {
+    fn default() -> DeliveryConfig {
+        DeliveryConfig {
+            max_attempts: 8,
+            base_delay_ms: 1000,
+            max_delay_ms: 300_000,
+            timeout_ms: 10_000,
+            concurrency: 16,
+        }
+    }
+}
+
+/// The server's configuration (the JSON config file; every key optional).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct Config {
+    /// Where the database and the admin token live.
+    pub data_dir: PathBuf,
+    /// The ingest listener's address.
+    pub ingest_addr: SocketAddr,
+    /// The admin listener's address.
+    pub admin_addr: SocketAddr,
+    /// The base URL senders use (for trigger URLs and schemes that sign `[url]`);
+    /// default `http://{ingest address}`.
+    pub public_url: Option<String>,
+    /// The admin token; default `HOOKMAP_ADMIN_TOKEN`, else the one stored in the data
+    /// directory, else a new one.
+    pub admin_token: Option<String>,
+    /// The largest accepted ingest body, in bytes.
+    pub max_body_bytes: usize,
+    /// Ingest requests processed at once; more are refused with 503.
+    pub max_in_flight: usize,
+    /// Open connections per listener; beyond it, new connections wait to be accepted.
+    pub max_connections: usize,
+    /// Writes waiting for the writer; more are refused with 503.
+    pub queue_capacity: usize,
+    /// The most writes committed in one transaction.
+    pub batch_max: usize,
+    /// Compiled mappings kept in memory.
+    pub cache_capacity: usize,
+    /// The longest `?wait=` of a sample long-poll, in seconds.
+    pub max_wait_seconds: u64,
+    /// Delivery to flows.
+    pub delivery: DeliveryConfig,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            data_dir: PathBuf::from("./hookmap-data"),
+            ingest_addr: SocketAddr::from(([0, 0, 0, 0], 8080)),
+            admin_addr: SocketAddr::from(([127, 0, 0, 1], 8081)),
+            public_url: None,
+            admin_token: None,
+            max_body_bytes: 1024 * 1024,
+            max_in_flight: 1024,
+            max_connections: 10_000,
+            queue_capacity: 4096,
+            batch_max: 512,
+            cache_capacity: 1024,
+            max_wait_seconds: 60,
+            delivery: DeliveryConfig::default(),
+        }
+    }
+}
+
+impl Config {
+    /// Reads a JSON config file (unknown keys are errors).
+    pub fn from_file(path: &Path) -> Result<Config, StartError> {
+        let bytes = std::fs::read(path).map_err(|e| StartError::Config(format!("{}: {e}", path.display())))?;
+        let value =
+            crate::document::parse(&bytes).map_err(|e| StartError::Config(format!("{}:{e}", path.display())))?;
+        serde_json::from_value(value).map_err(|e| StartError::Config(format!("{}: {e}", path.display())))
+    }
+}
+
+/// Why the server could not start.
+#[derive(Debug)]
+pub enum StartError {
+    /// The configuration is invalid.
+    Config(String),
+    /// The data directory or the admin token file could not be used.
+    DataDir(String),
+    /// The database could not be opened.
+    Store(StoreError),
+    /// A listener could not be bound.
+    Bind(SocketAddr, std::io::Error),
+}
+
+impl std::fmt::Display for StartError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StartError::Config(e) => write!(f, "configuration: {e}"),
+            StartError::DataDir(e) => write!(f, "data directory: {e}"),
+            StartError::Store(e) => write!(f, "store: {e}"),
+            StartError::Bind(addr, e) => write!(f, "cannot listen on {addr}: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for StartError {}
+
+/// What every handler shares.
+pub struct State {
+    /// The configuration.
+    pub config: Config,
+    /// The database.
+    pub store: Store,
+    /// The triggers.
+    pub registry: Registry,
+    /// Compiled mappings.
+    pub cache: ProgramCache,
+    /// Metrics.
+    pub metrics: metrics::Metrics,
+    /// The base URL of trigger URLs.
+    pub base_url: String,
+    admin_token_hash: [u8; 32],
+    /// Serialises changes to triggers (read, change, commit, publish).
+    edit: tokio::sync::Mutex<()>,
+    /// Wakes the flow dispatcher when events are committed.
+    pub deliveries: Arc<Notify>,
+    /// Wakes sample long-polls when a sample is captured.
+    samples: Notify,
+    /// Bounds the ingest requests in progress.
+    in_flight: Semaphore,
+}
+
+fn token_hash(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
+}
+
+impl State {
+    /// Whether `presented` is the admin token: compares hashes in constant time.
+    pub fn admin_token_matches(&self, presented: &str) -> bool {
+        let presented = token_hash(presented);
+        presented.iter().zip(self.admin_token_hash.iter()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
+    }
+
+    /// A trigger's URL.
+    pub fn trigger_url(&self, trigger: &Trigger) -> String {
+        format!("{}/hooks/{}", self.base_url, trigger.token)
+    }
+
+    /// Changes trigger `id` with `change` (a name for the change log), then commits the new
+    /// version together with `also` (more writes in the same transaction) and publishes it.
+    pub async fn mutate<F, A>(
+        &self,
+        id: &str,
+        change: &'static str,
+        edit: F,
+        also: A,
+    ) -> Result<Arc<Prepared>, ApiError>
+    where
+        F: FnOnce(&mut Trigger) -> Result<(), ApiError>,
+        A: FnOnce(&rusqlite::Connection) -> Result<(), StoreError> + Send + 'static,
+    {
+        let _guard = self.edit.lock().await;
+        let current = self.registry.by_id(id).ok_or_else(|| ApiError::not_found("trigger", id))?;
+        let mut trigger = current.trigger.clone();
+        edit(&mut trigger)?;
+        trigger.touch(crate::clock::now_ms());
+        let prepared = Prepared::new(trigger, &self.cache)?;
+        let stored = prepared.trigger.clone();
+        self.store
+            .write(move |conn| {
+                records::update_trigger(conn, &stored, change)?;
+                also(conn)
+            })
+            .await?;
+        if let Some(old) = &current.trigger.mapping
+            && prepared.trigger.mapping.as_ref() != Some(old)
+            && let Ok(mapping) = registry::mapping_of(old)
+        {
+            self.cache.invalidate(&mapping);
+        }
+        tracing::info!(trigger = %id, change, version = prepared.trigger.version, status = prepared.trigger.status.name(), "trigger changed");
+        Ok(self.registry.put(prepared))
+    }
+
+    /// Adds a new trigger.
+    pub async fn create(&self, trigger: Trigger) -> Result<Arc<Prepared>, ApiError> {
+        let _guard = self.edit.lock().await;
+        let prepared = Prepared::new(trigger, &self.cache)?;
+        let stored = prepared.trigger.clone();
+        self.store.write(move |conn| records::insert_trigger(conn, &stored)).await?;
+        tracing::info!(trigger = %prepared.trigger.id, "trigger created");
+        Ok(self.registry.put(prepared))
+    }
+
+    /// Deletes a disabled trigger with its events and held requests.
+    pub async fn delete(&self, id: &str) -> Result<(), ApiError> {
+        let _guard = self.edit.lock().await;
+        let current = self.registry.by_id(id).ok_or_else(|| ApiError::not_found("trigger", id))?;
+        current.trigger.status.can_delete()?;
+        let owned = id.to_owned();
+        self.store.write(move |conn| records::delete_trigger(conn, &owned)).await?;
+        if let Some(spec) = &current.trigger.mapping
+            && let Ok(mapping) = registry::mapping_of(spec)
+        {
+            self.cache.invalidate(&mapping);
+        }
+        self.registry.remove(id);
+        tracing::info!(trigger = %id, "trigger deleted");
+        Ok(())
+    }
+
+    /// The gauges of `/metrics`.
+    async fn gauges(&self) -> metrics::Gauges {
+        let outbox_depth = self.store.read(records::outbox_depth).await.unwrap_or(0);
+        metrics::Gauges {
+            outbox_depth,
+            write_queue: self.store.queued(),
+            commits: self.store.commit_counts(),
+            cache: self.cache.stats(),
+            triggers: self.registry.len(),
+        }
+    }
+}
+
+/// A started server.
+pub struct Running {
+    /// Where the ingest listener listens.
+    pub ingest_addr: SocketAddr,
+    /// Where the admin listener listens.
+    pub admin_addr: SocketAddr,
+    /// The admin token.
+    pub admin_token: String,
+    /// The admin token was generated by this start (print it once).
+    pub admin_token_generated: bool,
+    stop: watch::Sender<bool>,
+    done: tokio::task::JoinHandle<()>,
+}
+
+impl Running {
+    /// Stops accepting, finishes in-flight requests and deliveries, flushes the writer.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        let _ = self.done.await;
+    }
+}
+
+fn admin_token(config: &Config) -> Result<(String, bool), StartError> {
+    if let Some(token) = &config.admin_token {
+        return Ok((token.clone(), false));
+    }
+    if let Ok(token) = std::env::var("HOOKMAP_ADMIN_TOKEN")
+        && !token.is_empty()
+    {
+        return Ok((token, false));
+    }
+    let path = config.data_dir.join("admin-token");
+    match std::fs::read_to_string(&path) {
+        Ok(token) if !token.trim().is_empty() => return Ok((token.trim().to_owned(), false)),
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(StartError::DataDir(format!("{}: {e}", path.display()))),
+    }
+    let token = crate::ids::random_base64(32).map_err(|e| StartError::DataDir(e.to_string()))?;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let write = options.open(&path).and_then(|mut file| {
+        use std::io::Write;
+        file.write_all(token.as_bytes())?;
+        file.sync_all()
+    });
+    write.map_err(|e| StartError::DataDir(format!("{}: {e}", path.display())))?;
+    Ok((token, true))
+}
+
+/// Starts the server described by `config`.
+pub async fn start(config: Config) -> Result<Running, StartError> {
+    std::fs::create_dir_all(&config.data_dir)
+        .map_err(|e| StartError::DataDir(format!("{}: {e}", config.data_dir.display())))?;
+    let (token, generated) = admin_token(&config)?;
+    let options = StoreOptions { queue_capacity: config.queue_capacity, batch_max: config.batch_max };
+    let (store, writer) = Store::open(&config.data_dir.join("hookmap.db"), options).map_err(StartError::Store)?;
+    let cache = ProgramCache::new(NonZeroUsize::new(config.cache_capacity.max(1)).unwrap_or(NonZeroUsize::MIN));
+    let registry = Registry::default();
+    let triggers = store.read(records::load_triggers).await.map_err(StartError::Store)?;
+    for trigger in triggers {
+        let id = trigger.id.clone();
+        match Prepared::new(trigger, &cache) {
+            Ok(prepared) => {
+                registry.put(prepared);
+            }
+            Err(e) => return Err(StartError::Store(StoreError::Corrupt(format!("trigger {id}: {}", e.message)))),
+        }
+    }
+    let ingest_listener =
+        TcpListener::bind(config.ingest_addr).await.map_err(|e| StartError::Bind(config.ingest_addr, e))?;
+    let admin_listener =
+        TcpListener::bind(config.admin_addr).await.map_err(|e| StartError::Bind(config.admin_addr, e))?;
+    let ingest_addr = ingest_listener.local_addr().map_err(|e| StartError::Bind(config.ingest_addr, e))?;
+    let admin_addr = admin_listener.local_addr().map_err(|e| StartError::Bind(config.admin_addr, e))?;
+    let base_url = config.public_url.clone().unwrap_or_else(|| format!("http://{ingest_addr}"));
+    let base_url = base_url.trim_end_matches('/').to_owned();
+    let state = Arc::new(State {
+        in_flight: Semaphore::new(config.max_in_flight.max(1)),
+        config,
+        store,
+        registry,
+        cache,
+        metrics: metrics::Metrics::default(),
+        base_url,
+        admin_token_hash: token_hash(&token),
+        edit: tokio::sync::Mutex::new(()),
+        deliveries: Arc::new(Notify::new()),
+        samples: Notify::new(),
+    });
+    let (stop, stopped) = watch::channel(false);
+    let ingest = tokio::spawn(accept_loop(ingest_listener, Arc::clone(&state), Listener::Ingest, stopped.clone()));
+    let admin = tokio::spawn(accept_loop(admin_listener, Arc::clone(&state), Listener::Admin, stopped.clone()));
+    let dispatcher = tokio::spawn(crate::flow::Dispatcher::new(Arc::clone(&state)).run(stopped));
+    tracing::info!(%ingest_addr, %admin_addr, triggers = state.registry.len(), "hookmap serving");
+    let done = tokio::spawn(async move {
+        let _ = ingest.await;
+        let _ = admin.await;
+        let _ = dispatcher.await;
+        drop(state);
+        // Every handle on the store is gone once the tasks above ended: the writer drains its
+        // queue, checkpoints and stops.
+        let _ = tokio::task::spawn_blocking(move || writer.join()).await;
+        tracing::info!("hookmap stopped");
+    });
+    Ok(Running { ingest_addr, admin_addr, admin_token: token, admin_token_generated: generated, stop, done })
+}
+
+#[derive(Clone, Copy)]
+enum Listener {
+    Ingest,
+    Admin,
+}
+
+async fn accept_loop(listener: TcpListener, state: Arc<State>, kind: Listener, mut stop: watch::Receiver<bool>) {
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let connections = Arc::new(Semaphore::new(state.config.max_connections.max(1)));
+    loop {
+        // At the connection limit, stop accepting until one closes (the kernel's backlog waits).
+        let slot = tokio::select! {
+            slot = Arc::clone(&connections).acquire_owned() => slot,
+            _ = stop.changed() => break,
+        };
+        let Ok(slot) = slot else { break };
+        tokio::select! {
+            accepted = listener.accept() => {
+                let (stream, peer) = match accepted {
+                    Ok(accepted) => accepted,
+                    Err(e) => {
+                        // Out of descriptors or a reset before accept: back off briefly.
+                        tracing::warn!(error = %e, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                        continue;
+                    }
+                };
+                let _ = stream.set_nodelay(true);
+                let state = Arc::clone(&state);
+                let service = service_fn(move |request: Request<Incoming>| {
+                    let state = Arc::clone(&state);
+                    async move { Ok::<_, Infallible>(route(state, kind, request, peer).await) }
+                });
+                let connection = hyper::server::conn::http1::Builder::new()
+                    .timer(hyper_util::rt::TokioTimer::new())
+                    .header_read_timeout(Duration::from_secs(30))
+                    .serve_connection(TokioIo::new(stream), service);
+                let connection = graceful.watch(connection);
+                tokio::spawn(async move {
+                    if let Err(e) = connection.await {
+                        tracing::debug!(error = %e, "connection ended with an error");
+                    }
+                    drop(slot);
+                });
+            }
+            _ = stop.changed() => break,
+        }
+    }
+    drop(listener);
+    if tokio::time::timeout(Duration::from_secs(30), graceful.shutdown()).await.is_err() {
+        tracing::warn!("connections still open after 30 s; closing them");
+    }
+}
+
+async fn route(state: Arc<State>, kind: Listener, request: Request<Incoming>, peer: SocketAddr) -> http::HttpResponse {
+    let path = request.uri().path();
+    if path == "/healthz" {
+        return http::json_response(StatusCode::OK, &serde_json::json!({"status": "ok"}));
+    }
+    match kind {
+        Listener::Ingest => ingest::handle(&state, request, peer).await,
+        Listener::Admin if path == "/metrics" => {
+            let gauges = state.gauges().await;
+            http::text_response(StatusCode::OK, "text/plain; version=0.0.4", state.metrics.render(&gauges))
+        }
+        Listener::Admin => admin::handle(&state, request).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_files_are_strict_json_with_defaults() {
+        let dir = std::env::temp_dir().join(format!("hookmap-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("hookmap.json");
+        std::fs::write(&path, r#"{"ingestAddr": "127.0.0.1:9000", "delivery": {"maxAttempts": 3}}"#).unwrap();
+        let config = Config::from_file(&path).unwrap();
+        assert_eq!(config.ingest_addr, SocketAddr::from(([127, 0, 0, 1], 9000)));
+        assert_eq!((config.delivery.max_attempts, config.delivery.base_delay_ms), (3, 1000));
+        assert_eq!(config.max_body_bytes, 1024 * 1024);
+        std::fs::write(&path, r#"{"ingestAdr": "127.0.0.1:9000"}"#).unwrap();
+        let error = Config::from_file(&path).unwrap_err().to_string();
+        assert!(error.contains("unknown field `ingestAdr`"), "{error}");
+        std::fs::write(&path, "{").unwrap();
+        assert!(Config::from_file(&path).is_err());
+    }
+}

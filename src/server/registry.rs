@@ -1,0 +1,216 @@
+//! The trigger registry: every trigger, prepared for the ingest path (mapping compiled
+//! through the [`ProgramCache`], security parsed, shape built), found by token or id.
+//!
+//! Preparing a trigger is also how a configuration is validated: what does not prepare
+//! is refused with a 422 naming the field.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::time::Instant;
+
+use crate::mapping::cache::ProgramCache;
+use crate::mapping::{Mapping, Program};
+use crate::security::{AllowList, SecretKey, SignatureScheme};
+use crate::shape::Shape;
+use crate::trigger::{MappingKind, MappingSpec, RateLimit, SecuritySpec, ShapeCheck, Trigger};
+
+use super::error::ApiError;
+
+/// A signature scheme with its decoded secrets.
+pub type Verifier = (SignatureScheme, Vec<SecretKey>);
+
+/// A trigger ready to serve requests.
+pub struct Prepared {
+    /// The trigger as configured.
+    pub trigger: Trigger,
+    /// Its compiled mapping (none until a mapping is set).
+    pub program: Option<Arc<Program>>,
+    /// Its IP allow-list.
+    pub allow: AllowList,
+    /// Its signature scheme and decoded secrets.
+    pub signature: Option<Verifier>,
+    /// The shape a body must have (none without a sample, or with the check off).
+    pub shape: Option<Shape>,
+    limiter: Option<Mutex<Bucket>>,
+}
+
+struct Bucket {
+    tokens: f64,
+    at: Instant,
+    limit: RateLimit,
+}
+
+/// The [`Mapping`] a stored spec compiles from; a 422 for kinds this build cannot run.
+pub fn mapping_of(spec: &MappingSpec) -> Result<Mapping, ApiError> {
+    match spec.kind {
+        MappingKind::Structured => Ok(Mapping::Structured(spec.source.clone())),
+        MappingKind::Script => {
+            Err(ApiError::validation("mapping.kind", "script mappings are not available in this build"))
+        }
+    }
+}
+
+/// Compiles a mapping spec (422 with the first error's field; every error in the message).
+pub fn compile(spec: &MappingSpec, cache: &ProgramCache) -> Result<Arc<Program>, ApiError> {
+    let mapping = mapping_of(spec)?;
+    cache.get_or_compile(&mapping).map_err(|errors| {
+        let path = errors.0.first().map(|e| e.field.clone()).unwrap_or_default();
+        let path = if path.is_empty() { "mapping.source".to_owned() } else { format!("mapping.source.{path}") };
+        ApiError::validation(path, format!("the mapping does not compile:\n{errors}"))
+    })
+}
+
+/// Parses a security spec (422 naming the field).
+pub fn security(spec: &SecuritySpec) -> Result<(AllowList, Option<Verifier>), ApiError> {
+    let allow = AllowList::new(&spec.allow, &spec.trusted_proxies)
+        .map_err(|e| ApiError::validation(format!("security.{}[{}]", list_field(&e.list), e.index), e.to_string()))?;
+    let signature = match &spec.signature {
+        None => {
+            if !spec.secrets.is_empty() {
+                return Err(ApiError::validation("security.secrets", "secrets need a signature scheme"));
+            }
+            None
+        }
+        Some(signature) => {
+            let scheme = match (&signature.preset, &signature.scheme) {
+                (Some(name), None) => crate::security::presets::get(name)
+                    .ok_or_else(|| {
+                        ApiError::validation("security.signature.preset", format!("unknown preset {name:?}"))
+                    })?
+                    .scheme()
+                    .map_err(|e| ApiError::internal(format!("preset {name}: {e}")))?,
+                (None, Some(value)) => SignatureScheme::from_value(value)
+                    .map_err(|e| ApiError::validation("security.signature.scheme", e.to_string()))?,
+                _ => {
+                    return Err(ApiError::validation(
+                        "security.signature",
+                        "give exactly one of preset (a name) or scheme (an object)",
+                    ));
+                }
+            };
+            if spec.secrets.is_empty() {
+                return Err(ApiError::validation("security.secrets", "a signature scheme needs at least one secret"));
+            }
+            let keys = scheme
+                .decode_secrets(&spec.secrets)
+                .map_err(|e| ApiError::validation("security.secrets", e.to_string()))?;
+            Some((scheme, keys))
+        }
+    };
+    Ok((allow, signature))
+}
+
+fn list_field(list: &crate::security::allowlist::ListKind) -> &'static str {
+    match list {
+        crate::security::allowlist::ListKind::Allow => "allow",
+        crate::security::allowlist::ListKind::TrustedProxies => "trustedProxies",
+    }
+}
+
+impl Prepared {
+    /// Prepares `trigger`; refuses a configuration that cannot run.
+    pub fn new(trigger: Trigger, cache: &ProgramCache) -> Result<Prepared, ApiError> {
+        let program = trigger.mapping.as_ref().map(|spec| compile(spec, cache)).transpose()?;
+        let (allow, signature) = security(&trigger.security)?;
+        let shape = match (&trigger.sample, trigger.shape_check, &program) {
+            (Some(sample), ShapeCheck::Referenced, Some(program)) => Some(Shape::referenced(sample, program.reads())),
+            (Some(sample), ShapeCheck::Sample, _) => {
+                Some(Shape::of_sample(sample).map_err(|e| ApiError::validation("sample", e.to_string()))?)
+            }
+            _ => None,
+        };
+        if let Some(limit) = trigger.rate_limit
+            && !(limit.per_second.is_finite() && limit.per_second > 0.0 && limit.burst >= 1)
+        {
+            return Err(ApiError::validation("rateLimit", "perSecond must be > 0 and burst >= 1"));
+        }
+        let limiter = trigger
+            .rate_limit
+            .map(|limit| Mutex::new(Bucket { tokens: f64::from(limit.burst), at: Instant::now(), limit }));
+        Ok(Prepared { trigger, program, allow, signature, shape, limiter })
+    }
+
+    /// Takes a token from the rate limit's bucket; false when the limit is exceeded.
+    pub fn admit(&self) -> bool {
+        let Some(limiter) = &self.limiter else { return true };
+        let mut bucket = limiter.lock().unwrap_or_else(PoisonError::into_inner);
+        let now = Instant::now();
+        let refill = now.duration_since(bucket.at).as_secs_f64() * bucket.limit.per_second;
+        bucket.tokens = (bucket.tokens + refill).min(f64::from(bucket.limit.burst));
+        bucket.at = now;
+        if bucket.tokens >= 1.0 {
+            bucket.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+#[derive(Default)]
+struct Maps {
+    by_id: HashMap<String, Arc<Prepared>>,
+    by_token: HashMap<String, Arc<Prepared>>,
+}
+
+/// Every trigger, by id and by URL token.
+#[derive(Default)]
+pub struct Registry {
+    maps: RwLock<Maps>,
+}
+
+impl Registry {
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Maps> {
+        self.maps.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Maps> {
+        self.maps.write().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The trigger with this URL token.
+    pub fn by_token(&self, token: &str) -> Option<Arc<Prepared>> {
+        self.read().by_token.get(token).cloned()
+    }
+
+    /// The trigger with this id.
+    pub fn by_id(&self, id: &str) -> Option<Arc<Prepared>> {
+        self.read().by_id.get(id).cloned()
+    }
+
+    /// Every trigger, oldest first.
+    pub fn all(&self) -> Vec<Arc<Prepared>> {
+        let mut all: Vec<Arc<Prepared>> = self.read().by_id.values().cloned().collect();
+        all.sort_by(|a, b| (a.trigger.created_at, &a.trigger.id).cmp(&(b.trigger.created_at, &b.trigger.id)));
+        all
+    }
+
+    /// Adds or replaces a trigger (its old token stops working).
+    pub fn put(&self, prepared: Prepared) -> Arc<Prepared> {
+        let prepared = Arc::new(prepared);
+        let mut maps = self.write();
+        if let Some(old) = maps.by_id.insert(prepared.trigger.id.clone(), Arc::clone(&prepared)) {
+            maps.by_token.remove(&old.trigger.token);
+        }
+        maps.by_token.insert(prepared.trigger.token.clone(), Arc::clone(&prepared));
+        prepared
+    }
+
+    /// Removes a trigger.
+    pub fn remove(&self, id: &str) -> Option<Arc<Prepared>> {
+        let mut maps = self.write();
+        let old = maps.by_id.remove(id)?;
+        maps.by_token.remove(&old.trigger.token);
+        Some(old)
+    }
+
+    /// How many triggers there are.
+    pub fn len(&self) -> usize {
+        self.read().by_id.len()
+    }
+
+    /// Whether there are no triggers.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}

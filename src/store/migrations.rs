@@ -1,0 +1,93 @@
+//! Schema migrations: an ordered list, applied in one transaction each; SQLite's
+//! `user_version` records how many have been applied.
+
+use rusqlite::Connection;
+
+use super::StoreError;
+
+/// Migration `i` brings the schema from version `i` to `i + 1`. Append only.
+const MIGRATIONS: &[&str] = &[
+    // 1: triggers, their change log, the outbox, delivery attempts, held requests.
+    "CREATE TABLE triggers (
+        id TEXT PRIMARY KEY,
+        token TEXT NOT NULL UNIQUE,
+        doc TEXT NOT NULL,
+        version INTEGER NOT NULL
+    );
+    CREATE TABLE trigger_changes (
+        trigger_id TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        at INTEGER NOT NULL,
+        change TEXT NOT NULL,
+        PRIMARY KEY (trigger_id, version)
+    );
+    CREATE TABLE events (
+        seq INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        trigger_id TEXT NOT NULL,
+        mode TEXT NOT NULL,
+        received_at INTEGER NOT NULL,
+        payload TEXT NOT NULL,
+        state TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at INTEGER,
+        last_error TEXT,
+        done_at INTEGER
+    );
+    CREATE INDEX events_by_trigger ON events (trigger_id, seq);
+    CREATE INDEX events_due ON events (next_attempt_at) WHERE state = 'pending';
+    CREATE TABLE delivery_attempts (
+        event_id TEXT NOT NULL,
+        attempt INTEGER NOT NULL,
+        at INTEGER NOT NULL,
+        status INTEGER,
+        error TEXT,
+        duration_ms INTEGER NOT NULL,
+        PRIMARY KEY (event_id, attempt)
+    );
+    CREATE TABLE held (
+        seq INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        trigger_id TEXT NOT NULL,
+        received_at INTEGER NOT NULL,
+        reason TEXT NOT NULL,
+        errors TEXT NOT NULL,
+        content_type TEXT,
+        body BLOB NOT NULL
+    );
+    CREATE INDEX held_by_trigger ON held (trigger_id, seq);",
+];
+
+/// Applies the migrations the database has not seen yet.
+pub(super) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let current: i64 = conn.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+    let known = MIGRATIONS.len() as i64;
+    if current > known {
+        return Err(StoreError::Corrupt(format!(
+            "the database has schema version {current}, newer than this build's {known}"
+        )));
+    }
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.execute_batch(&format!("PRAGMA user_version = {}", index + 1))?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrates_once_and_refuses_a_newer_schema() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate(&mut conn).unwrap();
+        migrate(&mut conn).unwrap();
+        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        assert_eq!(version, MIGRATIONS.len() as i64);
+        conn.execute_batch("PRAGMA user_version = 99").unwrap();
+        assert!(matches!(migrate(&mut conn), Err(StoreError::Corrupt(_))));
+    }
+}

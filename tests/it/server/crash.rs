@@ -1,0 +1,190 @@
+//! The crash test: the real `hookmap serve` binary is killed with SIGKILL while clients
+//! are sending; after a restart on the same data directory every event that was answered
+//! 202 is there exactly once.
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use serde_json::json;
+
+use super::*;
+
+/// A `hookmap serve` process and the addresses it printed.
+struct Process {
+    child: Child,
+    ingest: SocketAddr,
+    admin: SocketAddr,
+}
+
+fn spawn(dir: &std::path::Path) -> Process {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hookmap"))
+        .args(["serve", "--ingest-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0", "--data-dir"])
+        .arg(dir)
+        .env("HOOKMAP_ADMIN_TOKEN", ADMIN_TOKEN)
+        .env("HOOKMAP_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn hookmap serve");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).expect("read the address line");
+    // "ingest: http://A  admin: http://B"
+    let words: Vec<&str> = line.split_whitespace().collect();
+    assert_eq!(words.len(), 4, "unexpected start line {line:?}");
+    let addr = |w: &str| w.trim_start_matches("http://").parse::<SocketAddr>().expect("address");
+    Process { ingest: addr(words[1]), admin: addr(words[3]), child }
+}
+
+impl Process {
+    async fn api(&self, method: &str, path: &str, body: Option<Value>) -> Answer {
+        let auth = format!("Bearer {ADMIN_TOKEN}");
+        let bytes = body.map(|b| serde_json::to_vec(&b).unwrap()).unwrap_or_default();
+        send(self.admin, method, path, &[("authorization", &auth), ("content-type", "application/json")], bytes).await
+    }
+}
+
+/// One POST that may fail (the server may be gone): the status and body, or None.
+async fn try_post(addr: SocketAddr, path: &str, body: Vec<u8>) -> Option<(u16, Value)> {
+    let stream = tokio::net::TcpStream::connect(addr).await.ok()?;
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.ok()?;
+    tokio::spawn(async move {
+        let _ = conn.await;
+    });
+    let request = Request::post(path)
+        .header("host", addr.to_string())
+        .header("content-type", "application/json")
+        .body(Full::new(Bytes::from(body)))
+        .ok()?;
+    let response = sender.send_request(request).await.ok()?;
+    let status = response.status().as_u16();
+    let bytes = response.into_body().collect().await.ok()?.to_bytes();
+    Some((status, serde_json::from_slice(&bytes).unwrap_or(Value::Null)))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_acknowledged_event_survives_a_kill_9_exactly_once() {
+    let dir = temp_dir("crash");
+    let mut process = spawn(&dir);
+    let created = process.api("POST", "/api/triggers", Some(trigger("crash"))).await;
+    assert_eq!(created.status, 201);
+    let t = created.json();
+    let id = t["id"].as_str().unwrap().to_owned();
+    let token = t["token"].as_str().unwrap().to_owned();
+    assert_eq!(process.api("POST", &format!("/api/triggers/{id}/activate"), None).await.status, 200);
+    // A held request must survive too.
+    let held = try_post(process.ingest, &format!("/hooks/{token}"), b"{\"user\":1}".to_vec()).await;
+    assert_eq!(held.map(|(s, _)| s), Some(409));
+    assert_eq!(process.api("POST", &format!("/api/triggers/{id}/reactivate"), None).await.status, 200);
+
+    let acknowledged: Arc<Mutex<Vec<(String, String)>>> = Arc::new(Mutex::new(Vec::new()));
+    let accepted = Arc::new(AtomicU64::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut clients = Vec::new();
+    for client in 0..4 {
+        let (acknowledged, accepted, stop) = (Arc::clone(&acknowledged), Arc::clone(&accepted), Arc::clone(&stop));
+        let (addr, path) = (process.ingest, format!("/hooks/{token}"));
+        clients.push(tokio::spawn(async move {
+            let mut failures = 0;
+            for n in 0..100_000 {
+                if stop.load(Ordering::Relaxed) || failures > 20 {
+                    break;
+                }
+                let marker = format!("c{client}-{n}");
+                let body = serde_json::to_vec(&json!({"user": "u_1", "amount": n, "id": marker})).unwrap();
+                match try_post(addr, &path, body).await {
+                    Some((202, answer)) => {
+                        let event_id = answer["eventId"].as_str().expect("eventId").to_owned();
+                        acknowledged.lock().unwrap().push((event_id, marker));
+                        accepted.fetch_add(1, Ordering::Relaxed);
+                    }
+                    Some((status, answer)) => panic!("unexpected {status}: {answer}"),
+                    None => failures += 1,
+                }
+            }
+        }));
+    }
+    // Kill -9 mid-stream, once a good number of events were acknowledged (at most 60 s,
+    // for slow machines).
+    for _ in 0..3000 {
+        if accepted.load(Ordering::Relaxed) >= 500 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    process.child.kill().expect("SIGKILL");
+    let _ = process.child.wait();
+    stop.store(true, Ordering::Relaxed);
+    for client in clients {
+        client.await.expect("client task");
+    }
+    let acknowledged = acknowledged.lock().unwrap().clone();
+    assert!(acknowledged.len() >= 500, "only {} acknowledged", acknowledged.len());
+
+    // Restart on the same data directory.
+    let mut process = spawn(&dir);
+    let t = process.api("GET", &format!("/api/triggers/{id}"), None).await.json();
+    assert_eq!((t["status"].clone(), t["sample"].clone()), (json!("live"), sample()));
+    let held = process.api("GET", &format!("/api/triggers/{id}/held"), None).await.json();
+    assert_eq!(held["held"].as_array().unwrap().len(), 1);
+    let mut stored: HashMap<String, (usize, String)> = HashMap::new();
+    let mut after = 0;
+    loop {
+        let page =
+            process.api("GET", &format!("/api/triggers/{id}/events?limit=1000&after={after}"), None).await.json();
+        let events = page["events"].as_array().unwrap();
+        if events.is_empty() {
+            break;
+        }
+        for event in events {
+            let marker = event["payload"]["payload"]["metadata"]["id"].as_str().unwrap().to_owned();
+            let entry = stored.entry(event["id"].as_str().unwrap().to_owned()).or_insert((0, marker));
+            entry.0 += 1;
+        }
+        after = page["next"].as_i64().unwrap();
+    }
+    for (event_id, marker) in &acknowledged {
+        match stored.get(event_id) {
+            Some((1, stored_marker)) => assert_eq!(stored_marker, marker),
+            other => panic!("acknowledged event {event_id} ({marker}) after the crash: {other:?}"),
+        }
+    }
+    // No request was stored twice either (a marker is sent once).
+    let mut markers: Vec<&String> = stored.values().map(|(_, m)| m).collect();
+    let total = markers.len();
+    markers.sort();
+    markers.dedup();
+    assert_eq!(markers.len(), total);
+    // Stored but unacknowledged events are possible (committed, then killed before the
+    // answer left): at most one per client.
+    assert!(total - acknowledged.len() <= 4, "{total} stored, {} acknowledged", acknowledged.len());
+    let _ = process.child.kill();
+    let _ = process.child.wait();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_stops_the_binary_cleanly_and_keeps_what_was_accepted() {
+    let dir = temp_dir("sigterm");
+    let mut process = spawn(&dir);
+    let t = process.api("POST", "/api/triggers", Some(trigger("sigterm"))).await.json();
+    let (id, token) = (t["id"].as_str().unwrap().to_owned(), t["token"].as_str().unwrap().to_owned());
+    let accepted = try_post(process.ingest, &format!("/hooks/{token}"), serde_json::to_vec(&sample()).unwrap()).await;
+    assert_eq!(accepted.as_ref().map(|(s, _)| *s), Some(202));
+    let status = Command::new("kill").args(["-TERM", &process.child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    let exit = tokio::task::spawn_blocking(move || process.child.wait()).await.unwrap().unwrap();
+    assert!(exit.success(), "{exit:?}");
+    // A clean stop checkpoints the WAL into the database file.
+    let wal = std::fs::metadata(dir.join("hookmap.db-wal")).map(|m| m.len()).unwrap_or(0);
+    assert_eq!(wal, 0);
+    let mut process = spawn(&dir);
+    let events = process.api("GET", &format!("/api/triggers/{id}/events"), None).await.json();
+    assert_eq!(events["events"][0]["id"], accepted.unwrap().1["eventId"]);
+    let _ = process.child.kill();
+    let _ = process.child.wait();
+}

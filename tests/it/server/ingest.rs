@@ -1,0 +1,228 @@
+//! Every answer of `POST|PUT /hooks/{token}`.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use hookmap::security::{SignedRequest, presets};
+use serde_json::json;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use super::*;
+
+const SECRET: &str = "whsec_test";
+
+/// A Stripe signature header for `body`, signed now.
+fn stripe_header(body: &[u8], secret: &str) -> String {
+    let scheme = presets::get("stripe").unwrap().scheme().unwrap();
+    let key = scheme.decode_secret(secret).unwrap();
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
+    let partial = format!("t={now}");
+    let headers = [("stripe-signature", partial.as_bytes())];
+    let signature = scheme.expected_signature(&SignedRequest::new(body, &headers), &key).unwrap();
+    format!("t={now},v1={signature}")
+}
+
+async fn live_trigger(server: &TestServer, extra: Value) -> (String, String) {
+    let mut body = trigger("ingest");
+    for (k, v) in extra.as_object().unwrap() {
+        body[k] = v.clone();
+    }
+    let t = server.create(body).await;
+    let id = t["id"].as_str().unwrap().to_owned();
+    server.action(&id, "activate", "live").await;
+    (id, t["token"].as_str().unwrap().to_owned())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn accepted_requests_become_events_with_the_mapped_payload() {
+    let server = start_server().await;
+    let (id, token) = live_trigger(&server, json!({})).await;
+    let body = json!({"id": "evt_9", "user": "u_9", "amount": 12, "ignored": {"deep": [1, 2]}});
+    let a = server.hook(&token, &body).await;
+    assert_eq!(a.status, 202);
+    let event_id = a.json()["eventId"].as_str().unwrap().to_owned();
+    // PUT and +json types are accepted too.
+    let put = send(
+        server.ingest,
+        "PUT",
+        &format!("/hooks/{token}"),
+        &[("content-type", "application/cloudevents+json")],
+        serde_json::to_vec(&body).unwrap(),
+    )
+    .await;
+    assert_eq!(put.status, 202);
+    let event = server.api_ok("GET", &format!("/api/events/{event_id}"), None, 200).await;
+    assert_eq!(event["triggerId"], id.as_str());
+    assert_eq!((event["mode"].clone(), event["test"].clone()), (json!("live"), json!(false)));
+    assert_eq!(
+        event["payload"],
+        json!({"payload": {"target": {"usersById": ["u_9"]}, "detail": {"amount": 12}, "notificationDetail": {}, "metadata": {"id": "evt_9"}}})
+    );
+    assert_eq!(event["delivery"]["state"], "stored");
+    assert_eq!(server.events(&id).await.len(), 2);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn form_bodies_are_mapped_as_objects() {
+    let server = start_server().await;
+    let t = server
+        .create(json!({"name": "form", "mapping": mapping(), "sample": {"user": "u_1", "amount": "5", "id": "x"}}))
+        .await;
+    let token = t["token"].as_str().unwrap();
+    let a =
+        server.hook_raw(token, "application/x-www-form-urlencoded", &[], b"user=u+7&amount=5&id=%41".to_vec()).await;
+    assert_eq!(a.status, 202, "{}", String::from_utf8_lossy(&a.body));
+    let event =
+        server.api_ok("GET", &format!("/api/events/{}", a.json()["eventId"].as_str().unwrap()), None, 200).await;
+    assert_eq!(event["payload"]["payload"]["target"]["usersById"], json!(["u 7"]));
+    assert_eq!(event["payload"]["payload"]["metadata"]["id"], "A");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refusals_answer_the_right_status_and_never_echo_the_body() {
+    let server = start_server().await;
+    let (id, token) = live_trigger(&server, json!({"shapeCheck": "off"})).await;
+
+    // 404: unknown token; 405: other methods; unknown paths are 404 too.
+    let unknown = server.hook("AAAAAAAAAAAAAAAAAAAAAA", &sample()).await;
+    assert_eq!((unknown.status, unknown.code()), (404, "not_found".to_owned()));
+    let get = send(server.ingest, "GET", &format!("/hooks/{token}"), &[], Vec::new()).await;
+    assert_eq!((get.status, get.code()), (405, "method_not_allowed".to_owned()));
+    assert_eq!(get.headers["allow"], "POST, PUT");
+    assert_eq!(send(server.ingest, "POST", "/elsewhere", &[], Vec::new()).await.status, 404);
+
+    // 400: malformed JSON; the answer does not contain the body.
+    let secret_text = "SENSITIVE-0123";
+    let bad =
+        server.hook_raw(&token, "application/json", &[], format!("{{\"user\": \"{secret_text}\",").into_bytes()).await;
+    assert_eq!((bad.status, bad.code()), (400, "bad_request".to_owned()));
+    assert!(!String::from_utf8_lossy(&bad.body).contains(secret_text));
+
+    // 415: other content types.
+    let text = server.hook_raw(&token, "text/plain", &[], b"hello".to_vec()).await;
+    assert_eq!((text.status, text.code()), (415, "unsupported_media_type".to_owned()));
+
+    // 413: over the limit (1 MiB by default), declared or not.
+    let big = vec![b' '; 1024 * 1024 + 1];
+    let too_big = server.hook_raw(&token, "application/json", &[], big).await;
+    assert_eq!((too_big.status, too_big.code()), (413, "payload_too_large".to_owned()));
+
+    // 422: the mapping fails; the request is held with every error and its path.
+    let failed = server.hook(&token, &json!({"user": 4.5, "amount": {"x": secret_text}})).await;
+    assert_eq!((failed.status, failed.code()), (422, "mapping_failed".to_owned()));
+    assert!(!String::from_utf8_lossy(&failed.body).contains(secret_text));
+    assert_eq!(failed.json()["error"]["path"], "payload.target.usersById[0]");
+    let held = server.api_ok("GET", &format!("/api/triggers/{id}/held"), None, 200).await;
+    let held = &held["held"][0];
+    assert_eq!(held["reason"], "mapping");
+    let paths: Vec<&str> = held["errors"].as_array().unwrap().iter().map(|e| e["path"].as_str().unwrap()).collect();
+    assert_eq!(paths, ["payload.target.usersById[0]", "payload.detail.amount"]);
+    assert_eq!(held["body"]["amount"]["x"], secret_text);
+    assert!(server.events(&id).await.is_empty());
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signatures_and_allow_lists_guard_the_url() {
+    let server = start_server().await;
+    let security = json!({"signature": {"preset": "stripe"}, "secrets": [SECRET]});
+    let (id, token) = live_trigger(&server, json!({"security": security})).await;
+    let body = serde_json::to_vec(&sample()).unwrap();
+
+    let unsigned = server.hook_raw(&token, "application/json", &[], body.clone()).await;
+    assert_eq!((unsigned.status, unsigned.code()), (401, "unauthorized".to_owned()));
+    let wrong = stripe_header(&body, "whsec_other");
+    let a = server.hook_raw(&token, "application/json", &[("stripe-signature", &wrong)], body.clone()).await;
+    assert_eq!(a.status, 401);
+    let good = stripe_header(&body, SECRET);
+    let a = server.hook_raw(&token, "application/json", &[("stripe-signature", &good)], body.clone()).await;
+    assert_eq!(a.status, 202, "{}", String::from_utf8_lossy(&a.body));
+    // The signature covers the raw bytes: a re-serialised body fails.
+    let mut spaced = body.clone();
+    spaced.push(b' ');
+    assert_eq!(server.hook_raw(&token, "application/json", &[("stripe-signature", &good)], spaced).await.status, 401);
+
+    // 403: the peer (127.0.0.1) is outside the allow-list; a forwarded address from an
+    // untrusted peer does not help.
+    let security = json!({"allow": ["10.0.0.0/8"], "signature": {"preset": "stripe"}, "secrets": [SECRET]});
+    let t = server.api_ok("PUT", &format!("/api/triggers/{id}/security"), Some(security), 200).await;
+    assert_eq!(t["security"]["secretCount"], 1);
+    assert!(!String::from_utf8_lossy(&serde_json::to_vec(&t).unwrap()).contains(SECRET));
+    let a = server
+        .hook_raw(
+            &token,
+            "application/json",
+            &[("stripe-signature", &good), ("x-forwarded-for", "10.1.2.3")],
+            body.clone(),
+        )
+        .await;
+    assert_eq!((a.status, a.code()), (403, "forbidden".to_owned()));
+    // Behind a trusted proxy (the loopback peer), the forwarded client is checked.
+    let security = json!({"allow": ["10.0.0.0/8"], "trustedProxies": ["127.0.0.1"], "signature": {"preset": "stripe"}, "secrets": [SECRET]});
+    server.api_ok("PUT", &format!("/api/triggers/{id}/security"), Some(security), 200).await;
+    let a = server
+        .hook_raw(
+            &token,
+            "application/json",
+            &[("stripe-signature", &good), ("x-forwarded-for", "10.1.2.3")],
+            body.clone(),
+        )
+        .await;
+    assert_eq!(a.status, 202);
+
+    // Invalid security settings are 422 naming the field.
+    let bad = server.api("PUT", &format!("/api/triggers/{id}/security"), Some(json!({"allow": ["10.0.0.1/33"]}))).await;
+    assert_eq!((bad.status, bad.json()["error"]["path"].clone()), (422, json!("security.allow[0]")));
+    let bad = server
+        .api(
+            "PUT",
+            &format!("/api/triggers/{id}/security"),
+            Some(json!({"signature": {"preset": "nope"}, "secrets": ["s"]})),
+        )
+        .await;
+    assert_eq!((bad.status, bad.json()["error"]["path"].clone()), (422, json!("security.signature.preset")));
+    let bad = server
+        .api("PUT", &format!("/api/triggers/{id}/security"), Some(json!({"signature": {"preset": "stripe"}})))
+        .await;
+    assert_eq!((bad.status, bad.json()["error"]["path"].clone()), (422, json!("security.secrets")));
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rate_limit_answers_429_beyond_its_burst() {
+    let server = start_server().await;
+    let (_, token) = live_trigger(&server, json!({"rateLimit": {"perSecond": 0.001, "burst": 2}})).await;
+    assert_eq!(server.hook(&token, &sample()).await.status, 202);
+    assert_eq!(server.hook(&token, &sample()).await.status, 202);
+    let limited = server.hook(&token, &sample()).await;
+    assert_eq!((limited.status, limited.code()), (429, "rate_limited".to_owned()));
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_server_answers_503() {
+    // One request at a time: a slow sender holds the only slot while it sends its body.
+    let mut config = test_config(&temp_dir("busy"));
+    config.max_in_flight = 1;
+    let server = start_with(config).await;
+    let (_, token) = live_trigger(&server, json!({})).await;
+    let head = format!(
+        "POST /hooks/{token} HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\nexpect: 100-continue\r\ncontent-length: 100\r\n\r\n"
+    );
+    let mut slow = tokio::net::TcpStream::connect(server.ingest).await.unwrap();
+    slow.write_all(head.as_bytes()).await.unwrap();
+    // `100 Continue` comes once the handler holds the slot and waits for the body.
+    let mut interim = [0u8; 25];
+    slow.read_exact(&mut interim).await.unwrap();
+    assert_eq!(&interim, b"HTTP/1.1 100 Continue\r\n\r\n");
+    let busy = server.hook(&token, &sample()).await;
+    assert_eq!(busy.status, 503);
+    assert_eq!(busy.code(), "unavailable");
+    drop(slow);
+    eventually("the slot to be free again", || async {
+        (server.hook(&token, &sample()).await.status == 202).then_some(())
+    })
+    .await;
+    server.stop().await;
+}
