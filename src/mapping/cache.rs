@@ -47,7 +47,7 @@ impl ProgramCache {
 
     fn key(mapping: &Mapping) -> Key {
         let mut hasher = Sha256::new();
-        for part in [ENGINE_VERSION, mapping.kind(), mapping.source()] {
+        for part in [ENGINE_VERSION, mapping.kind(), mapping.source(), &mapping.settings()] {
             hasher.update((part.len() as u64).to_le_bytes());
             hasher.update(part.as_bytes());
         }

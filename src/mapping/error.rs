@@ -3,6 +3,7 @@
 use std::fmt;
 
 use crate::document::JsonError;
+use crate::runtime::ScriptError;
 use crate::schema::{Found, SchemaError};
 
 use super::path::PathError;
@@ -66,6 +67,10 @@ pub enum CompileErrorKind {
     BarePath(PathError),
     /// An invalid template.
     Template(TemplateError),
+    /// A script that does not compile (syntax error, no `map` function, a top level that throws).
+    Script(ScriptError),
+    /// The sandbox that runs scripts could not start.
+    Sandbox(String),
 }
 
 impl fmt::Display for CompileError {
@@ -105,6 +110,8 @@ impl fmt::Display for CompileError {
                 write!(f, "{error} (a literal text starting with $ is written {{\"const\": \"...\"}})")
             }
             CompileErrorKind::Template(error) => write!(f, "{error}"),
+            CompileErrorKind::Script(error) => write!(f, "{error}"),
+            CompileErrorKind::Sandbox(message) => write!(f, "the script sandbox cannot start: {message}"),
         }
     }
 }
@@ -152,6 +159,8 @@ pub enum MapError {
     },
     /// The mapped result breaks the target schema.
     Schema(SchemaError),
+    /// A script did not produce a result: it threw, hit a limit, or returned something that is not JSON.
+    Script(ScriptError),
 }
 
 impl MapError {
@@ -160,6 +169,7 @@ impl MapError {
         match self {
             MapError::NoUserIds { field, .. } | MapError::Query { field, .. } => field,
             MapError::Schema(error) => &error.path,
+            MapError::Script(_) => "",
         }
     }
 }
@@ -182,6 +192,7 @@ impl fmt::Display for MapError {
             }
             MapError::Query { field, path, message } => write!(f, "{field}: JSONPath {path} failed: {message}"),
             MapError::Schema(error) => write!(f, "{error}"),
+            MapError::Script(error) => write!(f, "{error}"),
         }
     }
 }

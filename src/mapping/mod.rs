@@ -11,20 +11,31 @@ mod error;
 mod node;
 pub mod path;
 mod projection;
+pub mod script;
 pub mod structured;
 pub mod template;
 
 use serde_json::Value;
 
 pub use error::{CompileError, CompileErrorKind, CompileErrors, EmptyLeaf, MapError, MapErrors};
-use node::{Field, Node};
+use node::{Context, Field, Node};
+
+pub use crate::runtime::{ConsoleLine, Limits, RequestInfo};
 
 /// What a mapping author writes.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Mapping {
     /// A structured mapping: the JSON text of a document mirroring the target schema,
     /// whose leaves are JSONPaths, constants and templates (see [`structured`]).
     Structured(String),
+    /// A script mapping: JavaScript defining `function map(payload, request)`, run in
+    /// the sandbox under its limits (see [`script`]).
+    Script {
+        /// The JavaScript source.
+        source: String,
+        /// Time and memory limits of each run.
+        limits: Limits,
+    },
 }
 
 impl Mapping {
@@ -32,13 +43,22 @@ impl Mapping {
     pub fn kind(&self) -> &'static str {
         match self {
             Mapping::Structured(_) => "structured",
+            Mapping::Script { .. } => "script",
         }
     }
 
     /// The mapping's source text.
     pub fn source(&self) -> &str {
         match self {
-            Mapping::Structured(source) => source,
+            Mapping::Structured(source) | Mapping::Script { source, .. } => source,
+        }
+    }
+
+    /// The settings besides the source that change the compiled program, as text (part of the cache key).
+    pub fn settings(&self) -> String {
+        match self {
+            Mapping::Structured(_) => String::new(),
+            Mapping::Script { limits, .. } => format!("{}ns/{}B", limits.time.as_nanos(), limits.memory_bytes),
         }
     }
 }
@@ -48,13 +68,30 @@ impl Mapping {
 pub struct Input {
     /// The parsed request body.
     pub body: Value,
+    /// The request it came with (scripts see it as `request`).
+    pub request: RequestInfo,
 }
 
 impl Input {
-    /// An input made of a body alone.
+    /// An input made of a body alone, as a `POST` received now with no headers.
     pub fn from_body(body: Value) -> Input {
-        Input { body }
+        let request = RequestInfo {
+            method: "POST".to_owned(),
+            received_at: crate::clock::rfc3339(crate::clock::now_ms()),
+            ..RequestInfo::default()
+        };
+        Input { body, request }
     }
+}
+
+/// What one run produced: the result, and the console output of a script (empty for
+/// structured mappings).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    /// The validated output, or every error.
+    pub result: Result<Value, MapErrors>,
+    /// What a script wrote with `console.*`, success or failure.
+    pub console: Vec<ConsoleLine>,
 }
 
 /// A compiled mapping: cheap to run, shared between threads as `Arc<Program>`.
@@ -71,6 +108,7 @@ pub struct Program {
 pub fn compile(mapping: &Mapping) -> Result<Program, CompileErrors> {
     match mapping {
         Mapping::Structured(source) => structured::compile(source),
+        Mapping::Script { source, limits } => script::compile(source, *limits),
     }
 }
 
@@ -78,7 +116,8 @@ impl Program {
     fn new(root: Node) -> Program {
         let mut paths = Vec::new();
         root.visit_paths(&mut |path| paths.push(path));
-        let projection = projection::Projection::of(&paths);
+        // A script may read anything: it gets the whole body.
+        let projection = if matches!(root, Node::Script(_)) { None } else { projection::Projection::of(&paths) };
         let mut reads: Vec<String> = Vec::new();
         for path in paths {
             if !reads.iter().any(|p| p == path.source()) {
@@ -106,12 +145,20 @@ impl Program {
     /// Maps `input` into the target schema and validates the result: the mapped
     /// document, or every error found (mapping errors first, then schema errors).
     pub fn run(&self, input: &Input) -> Result<Value, MapErrors> {
-        let mut errors = Vec::new();
-        let mapped = self.root.eval(&input.body, &Field::ROOT, &mut errors);
-        let mapped = mapped.unwrap_or(Value::Null);
-        match crate::schema::validate(mapped) {
+        self.run_with_console(input).result
+    }
+
+    /// [`Program::run`], also returning what a script wrote to its console.
+    pub fn run_with_console(&self, input: &Input) -> Outcome {
+        let mut context =
+            Context { body: &input.body, request: &input.request, errors: Vec::new(), console: Vec::new() };
+        let mapped = self.root.eval(&mut context, &Field::ROOT).unwrap_or(Value::Null);
+        let Context { mut errors, console, .. } = context;
+        let failed_to_run = errors.iter().any(|e| matches!(e, MapError::Script(_)));
+        let result = match crate::schema::validate(mapped) {
             Ok(valid) if errors.is_empty() => Ok(valid),
             Ok(_) => Err(MapErrors(errors)),
+            Err(_) if failed_to_run => Err(MapErrors(errors)),
             Err(schema_errors) => {
                 // A field the mapping could not fill is reported once, by the mapping error.
                 let reported: Vec<String> = errors.iter().map(|e| e.field().to_owned()).collect();
@@ -119,7 +166,8 @@ impl Program {
                     .extend(schema_errors.0.into_iter().filter(|e| !reported.contains(&e.path)).map(MapError::Schema));
                 Err(MapErrors(errors))
             }
-        }
+        };
+        Outcome { result, console }
     }
 }
 

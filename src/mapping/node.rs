@@ -6,6 +6,7 @@ use super::error::{EmptyLeaf, MapError};
 use super::path::CompiledPath;
 use super::template::Template;
 use crate::field_path;
+use crate::runtime::{ConsoleLine, RequestInfo, Script};
 
 /// One node of a compiled mapping.
 #[derive(Debug)]
@@ -24,6 +25,26 @@ pub(crate) enum Node {
     /// User ids: the results of its nodes flattened one level, integers turned into
     /// their decimal strings. Giving no id at all is an error.
     UserIds(Vec<Node>),
+    /// A script's `map(payload, request)`, run in the sandbox; its result as returned.
+    Script(Script),
+}
+
+impl std::fmt::Debug for Script {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Script").field("limits", &self.limits()).finish_non_exhaustive()
+    }
+}
+
+/// What an evaluation reads and what it reports besides its value.
+pub(crate) struct Context<'a> {
+    /// The request body.
+    pub(crate) body: &'a Value,
+    /// The request it came with.
+    pub(crate) request: &'a RequestInfo,
+    /// Errors found so far.
+    pub(crate) errors: Vec<MapError>,
+    /// Console output of scripts.
+    pub(crate) console: Vec<ConsoleLine>,
 }
 
 /// Where in the output a node is, kept as a chain on the stack and only rendered
@@ -47,7 +68,8 @@ impl Field<'_> {
 
 impl Node {
     /// Evaluates the node on `body`; `None` means "nothing": the field is left out.
-    pub(crate) fn eval(&self, body: &Value, field: &Field<'_>, errors: &mut Vec<MapError>) -> Option<Value> {
+    pub(crate) fn eval(&self, context: &mut Context<'_>, field: &Field<'_>) -> Option<Value> {
+        let body = context.body;
         match self {
             Node::Const(value) => Some(value.clone()),
             Node::Path(path) => match path.select(body) {
@@ -57,7 +79,7 @@ impl Node {
                     many => Some(Value::Array(many.iter().map(|v| (*v).clone()).collect())),
                 },
                 Err(error) => {
-                    errors.push(MapError::Query {
+                    context.errors.push(MapError::Query {
                         field: field.render(),
                         path: path.source().to_owned(),
                         message: error.0,
@@ -68,7 +90,7 @@ impl Node {
             Node::Template(template) => match template.render(body) {
                 Ok(text) => Some(Value::String(text)),
                 Err(error) => {
-                    errors.push(MapError::Query {
+                    context.errors.push(MapError::Query {
                         field: field.render(),
                         path: template.paths().map(CompiledPath::source).collect::<Vec<_>>().join(", "),
                         message: error.0,
@@ -80,18 +102,18 @@ impl Node {
                 let mut out = Map::with_capacity(fields.len());
                 for (name, node) in fields {
                     let child = Field { parent: Some(field), name };
-                    if let Some(value) = node.eval(body, &child, errors) {
+                    if let Some(value) = node.eval(context, &child) {
                         out.insert(name.clone(), value);
                     }
                 }
                 Some(Value::Object(out))
             }
-            Node::Coalesce(nodes) => nodes.iter().find_map(|node| node.eval(body, field, errors)),
+            Node::Coalesce(nodes) => nodes.iter().find_map(|node| node.eval(context, field)),
             Node::UserIds(leaves) => {
                 let mut ids = Vec::new();
                 let mut empty = Vec::new();
                 for leaf in leaves {
-                    match leaf.eval(body, field, errors) {
+                    match leaf.eval(context, field) {
                         None => empty.push(EmptyLeaf { leaf: leaf.describe(), empty_array: false }),
                         Some(Value::Array(items)) if items.is_empty() => {
                             empty.push(EmptyLeaf { leaf: leaf.describe(), empty_array: true })
@@ -101,10 +123,29 @@ impl Node {
                     }
                 }
                 if ids.is_empty() {
-                    errors.push(MapError::NoUserIds { field: field.render(), leaves: empty });
+                    context.errors.push(MapError::NoUserIds { field: field.render(), leaves: empty });
                     return None;
                 }
                 Some(Value::Array(ids))
+            }
+            Node::Script(script) => {
+                let payload = match serde_json::to_vec(body) {
+                    Ok(payload) => payload,
+                    Err(e) => {
+                        let message = format!("cannot encode the payload: {e}");
+                        context.errors.push(MapError::Script(crate::runtime::ScriptError::Internal { message }));
+                        return None;
+                    }
+                };
+                let outcome = script.call(&payload, context.request);
+                context.console.extend(outcome.console);
+                match outcome.result {
+                    Ok(value) => Some(value),
+                    Err(error) => {
+                        context.errors.push(MapError::Script(error));
+                        None
+                    }
+                }
             }
         }
     }
@@ -121,7 +162,7 @@ impl Node {
     /// Calls `visit` with every JSONPath this node reads, in mapping order.
     pub(crate) fn visit_paths<'a>(&'a self, visit: &mut impl FnMut(&'a CompiledPath)) {
         match self {
-            Node::Const(_) => {}
+            Node::Const(_) | Node::Script(_) => {}
             Node::Path(path) => visit(path),
             Node::Template(template) => template.paths().for_each(visit),
             Node::Object(fields) => fields.iter().for_each(|(_, node)| node.visit_paths(visit)),

@@ -496,9 +496,11 @@ fn preview(state: &State, id: &str, body: Value) -> Result<HttpResponse, ApiErro
         .map(|sample| Shape::referenced(sample, program.reads()).check(&input).err().unwrap_or_default())
         .unwrap_or_default();
     let started = Instant::now();
-    let result = program.run(&Input::from_body(input));
+    let outcome = program.run_with_console(&Input::from_body(input));
     state.metrics.mapping_latency(started.elapsed());
-    let (output, errors) = match result {
+    let console: Vec<Value> =
+        outcome.console.iter().map(|line| json!({"level": line.level, "text": line.text})).collect();
+    let (output, errors) = match outcome.result {
         Ok(output) => (output, Vec::new()),
         Err(errors) => {
             (Value::Null, errors.0.iter().map(|e| json!({"path": e.field(), "message": e.to_string()})).collect())
@@ -510,6 +512,7 @@ fn preview(state: &State, id: &str, body: Value) -> Result<HttpResponse, ApiErro
         "properties": properties,
         "reads": program.reads(),
         "shape": shape,
+        "console": console,
     })))
 }
 
@@ -525,8 +528,10 @@ fn mapping_failed(problems: &[crate::store::Problem]) -> ApiError {
 async fn test(state: &State, id: &str) -> Result<HttpResponse, ApiError> {
     let prepared = get(state, id)?;
     let sample = prepared.trigger.sample.clone().ok_or_else(no_sample)?;
-    let payload = ingest::map(state, &prepared, sample).map_err(|problems| mapping_failed(&problems))?;
-    let event_id = ingest::append(state, &prepared, Mode::Test, payload, crate::clock::now_ms(), false).await?;
+    let now = crate::clock::now_ms();
+    let input = Input { body: sample, request: ingest::bare_request(now) };
+    let payload = ingest::map(state, &prepared, input).map_err(|problems| mapping_failed(&problems))?;
+    let event_id = ingest::append(state, &prepared, Mode::Test, payload, now, false).await?;
     Ok(http::json_response(StatusCode::ACCEPTED, &json!({"eventId": event_id, "mode": "test"})))
 }
 
@@ -546,7 +551,7 @@ async fn replay(state: &State, id: &str) -> Result<HttpResponse, ApiError> {
     };
     let kind = http::body_kind(held.content_type.as_deref())?;
     let body = ingest::parse_body(kind, &held.body, prepared.program.as_deref(), false)?;
-    match ingest::map(state, &prepared, body) {
+    match ingest::map(state, &prepared, Input { body, request: ingest::bare_request(held.received_at) }) {
         Ok(payload) => {
             let event_id = crate::ids::record_id("evt")?;
             let delivery = match prepared.trigger.flow.target {

@@ -18,7 +18,7 @@ use super::State;
 use super::error::{ApiError, ErrorKind};
 use super::http::{self, BodyKind, HttpResponse};
 use super::registry::Prepared;
-use crate::mapping::{Input, Program};
+use crate::mapping::{Input, Program, RequestInfo};
 use crate::security::SignedRequest;
 use crate::store::{DeliveryState, Held, HeldReason, NewEvent, Problem, records};
 use crate::trigger::{Action, FlowTarget, Mode, ShapeCheck, Status};
@@ -112,7 +112,8 @@ async fn ingest(
         )
         .at(first));
     }
-    match map(state, &prepared, parsed) {
+    let script_request = request_info(&parts, received_at);
+    match map(state, &prepared, Input { body: parsed, request: script_request }) {
         Ok(payload) => {
             let event_id = append(state, &prepared, mode, payload, received_at, true).await?;
             Ok(http::json_response(StatusCode::ACCEPTED, &json!({"eventId": event_id, "mode": mode.as_str()})))
@@ -157,13 +158,60 @@ pub(super) fn parse_body(
     }
 }
 
+/// The request as a script sees it: method, headers (lower-case names, repeated ones
+/// joined with `, `), query parameters (first value of a repeated name) and the time received.
+fn request_info(parts: &hyper::http::request::Parts, received_at: i64) -> RequestInfo {
+    let mut headers: Vec<(String, String)> = Vec::new();
+    for (name, value) in &parts.headers {
+        let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
+        match headers.iter_mut().find(|(n, _)| n == name.as_str()) {
+            Some((_, joined)) => {
+                joined.push_str(", ");
+                joined.push_str(&value);
+            }
+            None => headers.push((name.as_str().to_owned(), value)),
+        }
+    }
+    let query = parts
+        .uri
+        .query()
+        .and_then(|q| http::parse_form(q.as_bytes()).ok())
+        .and_then(|v| match v {
+            Value::Object(map) => Some(map),
+            _ => None,
+        })
+        .map(|map| {
+            map.into_iter()
+                .filter_map(|(k, v)| match v {
+                    Value::String(s) => Some((k, s)),
+                    Value::Array(values) => {
+                        values.into_iter().next().and_then(|f| f.as_str().map(|s| (k, s.to_owned())))
+                    }
+                    _ => None,
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    RequestInfo {
+        method: parts.method.as_str().to_owned(),
+        headers,
+        query,
+        received_at: crate::clock::rfc3339(received_at),
+    }
+}
+
+/// A request seen again (the test endpoint, a replay): a `POST` with no headers, received at `received_at`.
+pub(super) fn bare_request(received_at: i64) -> RequestInfo {
+    RequestInfo { method: "POST".to_owned(), received_at: crate::clock::rfc3339(received_at), ..RequestInfo::default() }
+}
+
 /// Runs the trigger's mapping: the validated payload, or every problem with its path.
-pub(super) fn map(state: &State, prepared: &Prepared, body: Value) -> Result<Value, Vec<Problem>> {
+pub(super) fn map(state: &State, prepared: &Prepared, input: Input) -> Result<Value, Vec<Problem>> {
     let Some(program) = &prepared.program else {
         return Err(vec![Problem { path: "mapping".into(), message: "the trigger has no mapping".into() }]);
     };
     let started = Instant::now();
-    let result = program.run(&Input::from_body(body));
+    let result = program.run(&input);
     state.metrics.mapping_latency(started.elapsed());
     result.map_err(|errors| {
         errors.0.iter().map(|e| Problem { path: e.field().to_owned(), message: e.to_string() }).collect()

@@ -40,13 +40,17 @@ struct Bucket {
     limit: RateLimit,
 }
 
-/// The [`Mapping`] a stored spec compiles from; a 422 for kinds this build cannot run.
+/// The [`Mapping`] a stored spec compiles from.
 pub fn mapping_of(spec: &MappingSpec) -> Result<Mapping, ApiError> {
     match spec.kind {
         MappingKind::Structured => Ok(Mapping::Structured(spec.source.clone())),
-        MappingKind::Script => {
-            Err(ApiError::validation("mapping.kind", "script mappings are not available in this build"))
-        }
+        MappingKind::Script => Ok(Mapping::Script {
+            source: spec.source.clone(),
+            limits: crate::runtime::Limits {
+                time: std::time::Duration::from_millis(u64::from(spec.limits.time_ms)),
+                memory_bytes: usize::try_from(spec.limits.memory_mb).unwrap_or(usize::MAX).saturating_mul(1 << 20),
+            },
+        }),
     }
 }
 

@@ -63,6 +63,35 @@ async fn accepted_requests_become_events_with_the_mapped_payload() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn script_mappings_run_in_the_sandbox_with_the_request() {
+    let server = start_server().await;
+    let source = "function map(p, r) {\n  if (!p.user) throw new Error('no user');\n  \
+                  return {payload: {target: {usersById: [p.user]}, detail: {via: r.headers['x-via'], amount: p.amount}}};\n}";
+    let mapping = json!({"kind": "script", "source": source, "limits": {"timeMs": 200, "memoryMb": 32}});
+    let (id, token) = live_trigger(&server, json!({"mapping": mapping})).await;
+    let body = serde_json::to_vec(&json!({"id": "e1", "user": "u_5", "amount": 3})).unwrap();
+    let a = server.hook_raw(&token, "application/json", &[("x-via", "crm")], body).await;
+    if a.status != 202 {
+        let message = a.json()["error"]["message"].as_str().unwrap_or_default().to_owned();
+        let hid = message.rsplit(' ').next().unwrap_or_default();
+        panic!("{}", server.api_ok("GET", &format!("/api/held/{hid}"), None, 200).await);
+    }
+    let event =
+        server.api_ok("GET", &format!("/api/events/{}", a.json()["eventId"].as_str().unwrap()), None, 200).await;
+    assert_eq!(
+        event["payload"],
+        json!({"payload": {"target": {"usersById": ["u_5"]}, "detail": {"via": "crm", "amount": 3}, "notificationDetail": {}, "metadata": {}}})
+    );
+    // A script that throws holds the request with the thrown message (422).
+    let body = serde_json::to_vec(&json!({"id": "e2", "amount": 1})).unwrap();
+    let refused = server.hook_raw(&token, "application/json", &[], body).await;
+    assert_eq!(refused.status, 422);
+    let held = server.api_ok("GET", &format!("/api/triggers/{id}/held"), None, 200).await;
+    assert!(held.to_string().contains("no user"), "{held}");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn form_bodies_are_mapped_as_objects() {
     let server = start_server().await;
     let t = server

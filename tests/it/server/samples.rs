@@ -84,15 +84,16 @@ async fn preview_and_test_run_the_sample_through_a_mapping() {
         server.api_ok("POST", &format!("/api/triggers/{id}/preview"), Some(json!({"mapping": broken})), 200).await;
     assert_eq!(preview["errors"][0]["path"], "payload.target.usersById");
 
-    // Saving a mapping that does not compile is a 422 naming the field; a script is not
-    // available in this build.
+    // Saving a mapping that does not compile is a 422 naming the field; so is a script
+    // with a syntax error, with its line and column.
     let bad = server.api("PUT", &format!("/api/triggers/{id}/mapping"), Some(broken)).await;
     assert_eq!((bad.status, bad.code()), (422, "validation".to_owned()));
     assert_eq!(bad.json()["error"]["path"], "mapping.source.payload.target.usersById");
-    let script = json!({"kind": "script", "source": "export function map(p) { return p }", "limits": {"timeMs": 20}});
+    let script = json!({"kind": "script", "source": "function map(p) {\n  return {;\n}", "limits": {"timeMs": 20}});
     let bad = server.api("PUT", &format!("/api/triggers/{id}/mapping"), Some(script)).await;
     assert_eq!(bad.status, 422);
-    assert_eq!(bad.json()["error"]["message"], "script mappings are not available in this build");
+    let message = bad.json()["error"]["message"].as_str().unwrap_or_default().to_owned();
+    assert!(message.contains("2:"), "{message}");
 
     // Save, then the test endpoint makes a test event from the sample.
     let saved = server.api_ok("PUT", &format!("/api/triggers/{id}/mapping"), Some(mapping()), 200).await;

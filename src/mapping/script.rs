@@ -1,0 +1,92 @@
+//! Script mappings: JavaScript defining `function map(payload, request)`, compiled once
+//! in the process-wide sandbox ([`crate::runtime::Sandbox`]) into a [`Program`] whose
+//! root is a script node.
+//!
+//! The script returns `{payload: {target: {usersById}, detail, notificationDetail, metadata}}`;
+//! missing sections become `{}` and the result is validated with the target schema,
+//! exactly like a structured mapping's (user ids must already be strings).
+
+use std::path::Path;
+use std::sync::OnceLock;
+
+use super::error::{CompileError, CompileErrorKind, CompileErrors};
+use super::node::Node;
+use super::{Limits, Program};
+use crate::runtime::{RuntimeError, Sandbox};
+
+static SANDBOX: OnceLock<Result<Sandbox, RuntimeError>> = OnceLock::new();
+
+/// Starts the process-wide sandbox with its compiled module cached in `cache_dir`
+/// (default: [`crate::runtime::default_cache_dir`]); later calls, and scripts compiled
+/// before it, use whichever sandbox started first.
+pub fn start_sandbox(cache_dir: Option<&Path>) -> Result<&'static Sandbox, &'static RuntimeError> {
+    SANDBOX.get_or_init(|| Sandbox::new(cache_dir)).as_ref()
+}
+
+/// Compiles a script mapping.
+pub fn compile(source: &str, limits: Limits) -> Result<Program, CompileErrors> {
+    let error = |kind| CompileErrors(vec![CompileError { field: String::new(), kind }]);
+    let sandbox = start_sandbox(None).map_err(|e| error(CompileErrorKind::Sandbox(e.to_string())))?;
+    let script = sandbox.compile(source, limits).map_err(|e| error(CompileErrorKind::Script(e)))?;
+    Ok(Program::new(Node::Script(script)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Input, Mapping, compile as compile_mapping};
+    use super::*;
+    use serde_json::json;
+
+    fn script(source: &str) -> Mapping {
+        Mapping::Script { source: source.to_owned(), limits: Limits::default() }
+    }
+
+    #[test]
+    fn a_script_maps_and_its_result_is_validated() {
+        let program = compile_mapping(&script(
+            "function map(p, r) { console.log('hi', p.id); return {payload: {target: {usersById: [String(p.id)]}, detail: {m: r.method}}}; }",
+        ))
+        .unwrap();
+        let outcome = program.run_with_console(&Input::from_body(json!({"id": 7})));
+        assert_eq!(
+            outcome.result.unwrap(),
+            json!({"payload": {"target": {"usersById": ["7"]}, "detail": {"m": "POST"}, "notificationDetail": {}, "metadata": {}}})
+        );
+        assert_eq!(outcome.console.len(), 1);
+        assert_eq!(outcome.console[0].text, "hi 7");
+        assert!(program.reads().is_empty());
+        // A script may read anything, so its body is parsed whole.
+        assert_eq!(
+            program.parse_body(br#"{"id": 7, "deep": {"x": [1]}}"#).unwrap(),
+            json!({"id": 7, "deep": {"x": [1]}})
+        );
+    }
+
+    #[test]
+    fn script_errors_and_schema_errors_are_map_errors() {
+        let program =
+            compile_mapping(&script("function map(p) { return {payload: {target: {usersById: [p.id]}}}; }")).unwrap();
+        let errors = program.run(&Input::from_body(json!({"id": 4.5}))).unwrap_err();
+        assert_eq!(errors.to_string(), "payload.target.usersById[0]: expected a non-empty string, found number 4.5");
+        let program = compile_mapping(&script("function map(p) { throw new Error('no user in ' + p.kind); }")).unwrap();
+        let errors = program.run(&Input::from_body(json!({"kind": "ping"}))).unwrap_err();
+        assert!(errors.to_string().contains("no user in ping"), "{errors}");
+    }
+
+    #[test]
+    fn syntax_errors_are_compile_errors_with_line_and_column() {
+        let errors = compile_mapping(&script("function map(p) {\n  return {;\n}")).unwrap_err();
+        let text = errors.to_string();
+        assert!(text.contains("2:"), "{text}");
+    }
+
+    #[test]
+    fn limits_are_part_of_the_cache_key() {
+        let a = script("function map(p) { return p; }");
+        let mut b = a.clone();
+        if let Mapping::Script { limits, .. } = &mut b {
+            limits.time = std::time::Duration::from_millis(10);
+        }
+        assert_ne!(a.settings(), b.settings());
+    }
+}
