@@ -3,16 +3,15 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use hookmap::mapping::{Input, compile};
+use hookmap::mapping::compile;
 
 use super::input::{self, CliError};
 
 /// Arguments of `hookmap check`.
 #[derive(clap::Args)]
 pub struct CheckArgs {
-    /// The mapping file (`.json`: a structured mapping).
-    #[arg(long, value_name = "FILE")]
-    mapping: PathBuf,
+    #[command(flatten)]
+    mapping: input::MappingArgs,
     /// The sample body to run it on.
     #[arg(long, value_name = "FILE")]
     sample: PathBuf,
@@ -21,20 +20,23 @@ pub struct CheckArgs {
 /// Runs `hookmap check`: prints `ok` and the JSONPaths the mapping reads, or every
 /// error (compile errors, else mapping and schema errors) and exits 1.
 pub fn run(args: &CheckArgs) -> Result<ExitCode, CliError> {
-    let mapping = input::read_mapping(&args.mapping)?;
+    let mapping = args.mapping.read()?;
+    let mapping_path = args.mapping.path().to_owned();
     let body = input::read_json(&args.sample)?;
     let program = match compile(&mapping) {
         Ok(program) => program,
         Err(errors) => {
             let count = errors.0.len();
-            eprintln!("error: {}", CliError::Compile { path: args.mapping.clone(), errors });
+            eprintln!("error: {}", CliError::Compile { path: mapping_path, errors });
             eprintln!("{count} error(s): the mapping does not compile");
             return Ok(ExitCode::FAILURE);
         }
     };
-    match program.run(&Input::from_body(body)) {
+    let outcome = program.run_with_console(&args.mapping.input(body)?);
+    input::print_console(&outcome.console);
+    match outcome.result {
         Ok(_) => {
-            println!("ok: {} maps {}", input::name(&args.mapping), input::name(&args.sample));
+            println!("ok: {} maps {}", input::name(args.mapping.path()), input::name(&args.sample));
             println!("reads: {}", program.reads().join(" "));
             Ok(ExitCode::SUCCESS)
         }

@@ -5,9 +5,10 @@ use std::fmt;
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
 
 use hookmap::document::JsonError;
-use hookmap::mapping::{CompileErrors, Mapping};
+use hookmap::mapping::{CompileErrors, ConsoleLine, Input, Limits, Mapping, RequestInfo};
 use serde_json::Value;
 
 /// Why a command could not do its work.
@@ -40,7 +41,11 @@ impl fmt::Display for CliError {
             CliError::Read { path, source } => write!(f, "{}: cannot read: {source}", name(path)),
             CliError::Json { path, error } => write!(f, "{}:{error}", name(path)),
             CliError::MappingKind { path } => {
-                write!(f, "{}: a mapping file must end in .json (structured mapping)", name(path))
+                write!(
+                    f,
+                    "{}: a mapping file must end in .json (structured mapping) or .js (script mapping)",
+                    name(path)
+                )
             }
             CliError::Compile { path, errors } => {
                 for (i, error) in errors.0.iter().enumerate() {
@@ -79,13 +84,96 @@ pub fn read_json(path: &Path) -> Result<Value, CliError> {
     hookmap::document::parse(&read(path)?).map_err(|error| CliError::Json { path: path.to_owned(), error })
 }
 
-/// The mapping in `path`, its kind taken from the file name's extension.
-pub fn read_mapping(path: &Path) -> Result<Mapping, CliError> {
-    let bytes = read(path)?;
-    let text = hookmap::document::text(&bytes).map_err(|error| CliError::Json { path: path.to_owned(), error })?;
-    match path.extension().and_then(|e| e.to_str()) {
-        Some("json") => Ok(Mapping::Structured(text.to_owned())),
-        _ => Err(CliError::MappingKind { path: path.to_owned() }),
+/// The mapping options shared by `map` and `check`.
+#[derive(clap::Args)]
+pub struct MappingArgs {
+    /// The mapping file: `.json` a structured mapping, `.js` a script mapping.
+    #[arg(long, value_name = "FILE")]
+    mapping: PathBuf,
+    /// A script's wall-time limit per event, in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 50)]
+    time_limit_ms: u64,
+    /// A script's memory limit, in MiB.
+    #[arg(long, value_name = "MIB", default_value_t = 32)]
+    memory_limit_mb: usize,
+    /// The request the body came with, as a script sees it (JSON: method, headers, query, receivedAt).
+    #[arg(long, value_name = "FILE")]
+    request: Option<PathBuf>,
+}
+
+impl MappingArgs {
+    /// The mapping file's path.
+    pub fn path(&self) -> &Path {
+        &self.mapping
+    }
+
+    /// The mapping, its kind taken from the file name's extension.
+    pub fn read(&self) -> Result<Mapping, CliError> {
+        let path = &self.mapping;
+        let bytes = read(path)?;
+        let text = hookmap::document::text(&bytes).map_err(|error| CliError::Json { path: path.to_owned(), error })?;
+        match path.extension().and_then(|e| e.to_str()) {
+            Some("json") => Ok(Mapping::Structured(text.to_owned())),
+            Some("js") => Ok(Mapping::Script {
+                source: text.to_owned(),
+                limits: Limits {
+                    time: Duration::from_millis(self.time_limit_ms),
+                    memory_bytes: self.memory_limit_mb.saturating_mul(1 << 20),
+                },
+            }),
+            _ => Err(CliError::MappingKind { path: path.to_owned() }),
+        }
+    }
+
+    /// An input of `body` with the `--request` given (a `POST` received now without it).
+    pub fn input(&self, body: Value) -> Result<Input, CliError> {
+        let mut input = Input::from_body(body);
+        if let Some(path) = &self.request {
+            input.request = request_info(&read_json(path)?, &input.request.received_at)
+                .map_err(|message| CliError::Input(format!("{}: {message}", name(path))))?;
+        }
+        Ok(input)
+    }
+}
+
+/// A request object (`{method, headers, query, receivedAt}`) as the sandbox takes it.
+fn request_info(value: &Value, now: &str) -> Result<RequestInfo, String> {
+    let Value::Object(object) = value else {
+        return Err("expected an object {method, headers, query, receivedAt}".into());
+    };
+    let text = |key: &str, default: &str| match object.get(key) {
+        None => Ok(default.to_owned()),
+        Some(Value::String(s)) => Ok(s.clone()),
+        Some(_) => Err(format!("{key}: expected a string")),
+    };
+    let pairs = |key: &str, lower: bool| -> Result<Vec<(String, String)>, String> {
+        match object.get(key) {
+            None => Ok(Vec::new()),
+            Some(Value::Object(map)) => map
+                .iter()
+                .map(|(k, v)| match v {
+                    Value::String(s) => Ok((if lower { k.to_lowercase() } else { k.clone() }, s.clone())),
+                    _ => Err(format!("{key}.{k}: expected a string")),
+                })
+                .collect(),
+            Some(_) => Err(format!("{key}: expected an object of strings")),
+        }
+    };
+    if let Some(unknown) = object.keys().find(|k| !["method", "headers", "query", "receivedAt"].contains(&k.as_str())) {
+        return Err(format!("{unknown}: unknown key; expected method, headers, query, receivedAt"));
+    }
+    Ok(RequestInfo {
+        method: text("method", "POST")?,
+        headers: pairs("headers", true)?,
+        query: pairs("query", false)?,
+        received_at: text("receivedAt", now)?,
+    })
+}
+
+/// Prints a script's console output to stderr, one `console.LEVEL: text` line each.
+pub fn print_console(console: &[ConsoleLine]) {
+    for line in console {
+        eprintln!("console.{}: {}", line.level, line.text);
     }
 }
 

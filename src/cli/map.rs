@@ -4,7 +4,7 @@ use std::io::{self, BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use hookmap::mapping::{Input, MapErrors, Program, compile};
+use hookmap::mapping::{Input, MapErrors, Program, RequestInfo, compile};
 use serde_json::json;
 
 use super::input::{self, CliError};
@@ -12,9 +12,8 @@ use super::input::{self, CliError};
 /// Arguments of `hookmap map`.
 #[derive(clap::Args)]
 pub struct MapArgs {
-    /// The mapping file (`.json`: a structured mapping).
-    #[arg(long, value_name = "FILE")]
-    mapping: PathBuf,
+    #[command(flatten)]
+    mapping: input::MappingArgs,
     /// One sample body to map; prints the mapped JSON, or every error to stderr.
     #[arg(long, value_name = "FILE", conflicts_with = "input")]
     sample: Option<PathBuf>,
@@ -29,18 +28,24 @@ pub struct MapArgs {
 
 /// Runs `hookmap map`.
 pub fn run(args: &MapArgs) -> Result<ExitCode, CliError> {
-    let mapping = input::read_mapping(&args.mapping)?;
-    let program = compile(&mapping).map_err(|errors| CliError::Compile { path: args.mapping.clone(), errors })?;
+    let mapping = args.mapping.read()?;
+    let program =
+        compile(&mapping).map_err(|errors| CliError::Compile { path: args.mapping.path().to_owned(), errors })?;
     match &args.sample {
-        Some(sample) => map_one(&program, sample, args.pretty),
-        None => map_stream(&program, args.input.as_deref().unwrap_or(Path::new("-")), args.pretty),
+        Some(sample) => map_one(&program, &args.mapping, sample, args.pretty),
+        None => {
+            let request = args.mapping.input(serde_json::Value::Null)?.request;
+            map_stream(&program, &request, args.input.as_deref().unwrap_or(Path::new("-")), args.pretty)
+        }
     }
 }
 
-fn map_one(program: &Program, sample: &Path, pretty: bool) -> Result<ExitCode, CliError> {
+fn map_one(program: &Program, args: &input::MappingArgs, sample: &Path, pretty: bool) -> Result<ExitCode, CliError> {
     let body =
         program.parse_body(&input::read(sample)?).map_err(|error| CliError::Json { path: sample.to_owned(), error })?;
-    match program.run(&Input::from_body(body)) {
+    let outcome = program.run_with_console(&args.input(body)?);
+    input::print_console(&outcome.console);
+    match outcome.result {
         Ok(mapped) => {
             input::write_json(&mut io::stdout().lock(), &mapped, pretty)?;
             Ok(ExitCode::SUCCESS)
@@ -59,7 +64,7 @@ pub fn report(errors: &MapErrors) {
     }
 }
 
-fn map_stream(program: &Program, path: &Path, pretty: bool) -> Result<ExitCode, CliError> {
+fn map_stream(program: &Program, request: &RequestInfo, path: &Path, pretty: bool) -> Result<ExitCode, CliError> {
     let reader: Box<dyn BufRead> = if path == Path::new("-") {
         Box::new(io::stdin().lock())
     } else {
@@ -68,7 +73,7 @@ fn map_stream(program: &Program, path: &Path, pretty: bool) -> Result<ExitCode, 
     };
     let stdout = io::stdout();
     let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
-    let failed = map_lines(program, reader, &mut out, pretty).map_err(|e| match e {
+    let failed = map_lines(program, request, reader, &mut out, pretty).map_err(|e| match e {
         StreamError::Read(source) => CliError::Read { path: path.to_owned(), source },
         StreamError::Write(cli) => cli,
     })?;
@@ -91,6 +96,7 @@ const PARALLEL_MIN_LINES: usize = 64;
 /// input order; says whether any line failed.
 fn map_lines(
     program: &Program,
+    request: &RequestInfo,
     mut reader: impl BufRead,
     out: &mut impl Write,
     pretty: bool,
@@ -104,12 +110,12 @@ fn map_lines(
             return Ok(failed);
         }
         let outputs: Vec<(Vec<u8>, bool)> = if workers == 1 || batch.len() < PARALLEL_MIN_LINES {
-            vec![map_chunk(program, &batch, pretty)]
+            vec![map_chunk(program, request, &batch, pretty)]
         } else {
             std::thread::scope(|scope| {
                 let handles: Vec<_> = batch
                     .chunks(batch.len().div_ceil(workers))
-                    .map(|lines| scope.spawn(move || map_chunk(program, lines, pretty)))
+                    .map(|lines| scope.spawn(move || map_chunk(program, request, lines, pretty)))
                     .collect();
                 handles.into_iter().map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))).collect()
             })
@@ -141,12 +147,14 @@ fn read_batch(reader: &mut impl BufRead, number: &mut usize) -> io::Result<Vec<(
 }
 
 /// The output lines of `lines`, and whether any failed.
-fn map_chunk(program: &Program, lines: &[(usize, Vec<u8>)], pretty: bool) -> (Vec<u8>, bool) {
+fn map_chunk(program: &Program, request: &RequestInfo, lines: &[(usize, Vec<u8>)], pretty: bool) -> (Vec<u8>, bool) {
     let mut out = Vec::with_capacity(lines.len() * 256);
     let mut failed = false;
     for (number, line) in lines {
         let result = program.parse_body(line).map_err(|e| vec![e.to_string()]).and_then(|body| {
-            program.run(&Input::from_body(body)).map_err(|e| e.0.iter().map(ToString::to_string).collect())
+            program
+                .run(&Input { body, request: request.clone() })
+                .map_err(|e| e.0.iter().map(ToString::to_string).collect())
         });
         let output = match result {
             Ok(mapped) => mapped,
@@ -175,7 +183,8 @@ mod tests {
         let input: String =
             (0..count).map(|i| if i % 1000 == 999 { "{}\n".to_owned() } else { format!("{{\"id\":{i}}}\n") }).collect();
         let mut out = Vec::new();
-        let failed = map_lines(&program, input.as_bytes(), &mut out, false).unwrap_or_else(|_| panic!("io"));
+        let failed = map_lines(&program, &RequestInfo::default(), input.as_bytes(), &mut out, false)
+            .unwrap_or_else(|_| panic!("io"));
         assert!(failed);
         let text = String::from_utf8(out).unwrap();
         for (i, line) in text.lines().enumerate() {
@@ -196,7 +205,8 @@ mod tests {
         .unwrap();
         let input = b"{\"id\":1}\n\n{\"id\":\n{\"x\":1}\n{\"id\":\"b\"}";
         let mut out = Vec::new();
-        let failed = map_lines(&program, &input[..], &mut out, false).unwrap_or_else(|_| panic!("io"));
+        let failed =
+            map_lines(&program, &RequestInfo::default(), &input[..], &mut out, false).unwrap_or_else(|_| panic!("io"));
         assert!(failed);
         let text = String::from_utf8(out).unwrap();
         let lines: Vec<&str> = text.lines().collect();

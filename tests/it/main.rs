@@ -6,6 +6,7 @@ mod fuzz_replay;
 mod golden;
 mod jsonpath_cts;
 mod mapping_golden;
+mod presets;
 mod proptests;
 mod sandbox;
 mod security;
