@@ -12,7 +12,7 @@
 //!
 //! Isolation between events: after the script is compiled its realm is locked down (every object
 //! reachable from `globalThis` is frozen), and each call re-runs the script's top level in a fresh
-//! function scope, so one event cannot leave state for the next. See `docs/sandbox.md`.
+//! function scope, so one event cannot leave state for the next. See the README, "The sandbox".
 
 mod error;
 mod host;
