@@ -7,15 +7,7 @@ EVENTS=${EVENTS:-10000}
 cargo build --release --quiet
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-python3 - "$EVENTS" > "$work/events.ndjson" <<'PY'
-import json, sys
-event = json.load(open("benches/data/stripe-payment-intent-succeeded.json"))
-for i in range(int(sys.argv[1])):
-    event["id"] = f"evt_{i:08d}"
-    event["data"]["object"]["amount"] = 1000 + i
-    event["data"]["object"]["metadata"]["userId"] = f"u_{i % 977}"
-    print(json.dumps(event, separators=(",", ":")))
-PY
+python3 benches/stripe_events.py "$EVENTS" > "$work/events.ndjson"
 target/release/hookmap presets show stripe > "$work/stripe.js"
 seconds() { local start end; start=$(date +%s.%N); "$@" > "$work/out"; end=$(date +%s.%N); python3 -c "print($end - $start)"; }
 target/release/hookmap map --mapping "$work/stripe.js" --sample benches/data/stripe-payment-intent-succeeded.json > /dev/null # warm the module cache

@@ -11,15 +11,7 @@ cargo build --release --quiet
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-python3 - "$EVENTS" > "$work/events.ndjson" <<'PY'
-import json, sys
-event = json.load(open("benches/data/stripe-payment-intent-succeeded.json"))
-for i in range(int(sys.argv[1])):
-    event["id"] = f"evt_{i:08d}"
-    event["data"]["object"]["amount"] = 1000 + i
-    event["data"]["object"]["metadata"]["userId"] = f"u_{i % 977}"
-    print(json.dumps(event, separators=(",", ":")))
-PY
+python3 benches/stripe_events.py "$EVENTS" > "$work/events.ndjson"
 
 filter='{payload:{target:{usersById:[.data.object.metadata.userId]},
   detail:{event:.type,amount:"\(.data.object.amount) \(.data.object.currency)",status:.data.object.status,
