@@ -75,3 +75,18 @@ for name, allow, proxies, peer, xff in [
     ("ported", "203.0.113.5", "127.0.0.1", "127.0.0.1", "[2001:db8::1]:443, 203.0.113.5:8080"),
 ]:
     write("allowlist", name, "\0".join([allow, proxies, peer, xff]).encode())
+
+for path in sorted(glob.glob(os.path.join(ROOT, "presets/scripts/*.js"))):
+    name = os.path.basename(path)[:-3]
+    write("script", name, read(path) + b"\0" + read(path[:-3] + ".sample.json"))
+for name, source in [
+    ("loop", "function map(p) { while (true) {} }"),
+    ("recursion", "function map(p) { return map(p); }"),
+    ("regex", "function map(p) { return /(a+)+$/.test('a'.repeat(30) + '!'); }"),
+    ("grow", "function map(p) { var a = []; for (;;) a.push(a.length); }"),
+    ("pollute", "function map(p) { Object.prototype.x = 1; return {payload: {target: {usersById: [String(p.id)]}}}; }"),
+    ("cycle", "function map(p) { var o = {}; o.o = o; return o; }"),
+    ("throw", "function map(p) { throw {}; }"),
+    ("syntax", "function map(p) { return {; }"),
+]:
+    write("script", "hostile-" + name, source.encode() + b'\0{"id": 7}')

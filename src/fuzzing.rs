@@ -7,12 +7,12 @@
 //! Inputs hold several parts separated by NUL bytes, in the order each function names.
 
 use std::net::IpAddr;
-use std::time::{Duration, UNIX_EPOCH};
+use std::time::{Duration, Instant, UNIX_EPOCH};
 
 use serde_json::Value;
 
 use crate::mapping::path::CompiledPath;
-use crate::mapping::{Input, Mapping, compile};
+use crate::mapping::{Input, Limits, Mapping, compile};
 use crate::security::{AllowList, SignatureScheme, SignedRequest};
 
 /// The parts of `data` between NUL bytes; missing parts are empty.
@@ -125,6 +125,27 @@ pub fn signature(data: &[u8]) {
             .filter(|(name, _)| name.eq_ignore_ascii_case(scheme.signature.header()))
             .any(|(_, value)| value.windows(expected.len()).any(|w| w == expected.as_bytes()));
         assert!(carried, "verification passed but no header carries the expected MAC {expected}");
+    }
+}
+
+/// `SOURCE \0 BODY`: a script mapping compiled under small limits and run on a body.
+/// The host never crashes, compiling and running each end within the time limit plus a
+/// margin, and an output always passes schema validation unchanged.
+pub fn script(data: &[u8]) {
+    const LIMITS: Limits = Limits { time: Duration::from_millis(50), memory_bytes: 16 << 20 };
+    // Scheduling on shared cores and sanitizers add to the limit; a runaway script would add seconds.
+    const MARGIN: Duration = Duration::from_secs(2);
+    let [source, body] = parts(data);
+    let (Some(source), Ok(body)) = (text(source), crate::document::parse(body)) else { return };
+    let started = Instant::now();
+    let compiled = compile(&Mapping::Script { source: source.to_owned(), limits: LIMITS });
+    assert!(started.elapsed() < LIMITS.time + MARGIN, "compiling took {:?}", started.elapsed());
+    let Ok(program) = compiled else { return };
+    let started = Instant::now();
+    let result = program.run(&Input::from_body(body));
+    assert!(started.elapsed() < LIMITS.time + MARGIN, "a run took {:?}", started.elapsed());
+    if let Ok(output) = result {
+        assert_eq!(crate::schema::validate(output.clone()).as_ref(), Ok(&output), "output is not valid and normal");
     }
 }
 

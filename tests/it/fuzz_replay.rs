@@ -7,12 +7,13 @@ use std::path::Path;
 
 type Target = fn(&[u8]);
 
-const TARGETS: [(&str, Target); 5] = [
+const TARGETS: [(&str, Target); 6] = [
     ("jsonpath", hookmap::fuzzing::jsonpath),
     ("structured_mapping", hookmap::fuzzing::structured_mapping),
     ("properties", hookmap::fuzzing::properties),
     ("signature", hookmap::fuzzing::signature),
     ("allowlist", hookmap::fuzzing::allowlist),
+    ("script", hookmap::fuzzing::script),
 ];
 
 fn files(folder: &Path) -> Vec<std::path::PathBuf> {
