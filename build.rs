@@ -15,8 +15,7 @@ fn main() {
     // The guest has its own target directory, shared by every profile of the host, so switching
     // between `cargo build`, `test` and `bench` does not rebuild boa.
     let target_dir = manifest_dir.join("target").join("sandbox-guest");
-    let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut command = Command::new(cargo);
+    let mut command = guest_cargo(&manifest_dir);
     command
         .current_dir(&guest_dir)
         .args(["build", "--release", "--locked", "--target", "wasm32-wasip1", "--target-dir"])
@@ -36,6 +35,9 @@ fn main() {
         "RUSTC_WORKSPACE_WRAPPER",
         "CARGO_PRIMARY_PACKAGE",
         "CARGO_TARGET_TMPDIR",
+        "RUSTC",
+        "RUSTDOC",
+        "RUSTUP_TOOLCHAIN",
     ] {
         command.env_remove(var);
     }
@@ -52,4 +54,24 @@ fn main() {
     let wasm = target_dir.join("wasm32-wasip1").join("release").join("hookmap_sandbox_guest.wasm");
     let out = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR")).join("sandbox-guest.wasm");
     std::fs::copy(&wasm, &out).expect("cannot copy the sandbox guest into OUT_DIR");
+}
+
+/// The cargo that builds the guest. Under rustup it is the project's pinned toolchain (from
+/// `rust-toolchain.toml`, which also installs the wasm target), whatever toolchain builds the
+/// host: `cargo +nightly fuzz` builds the host with nightly, which may lack `wasm32-wasip1`.
+fn guest_cargo(manifest_dir: &std::path::Path) -> Command {
+    println!("cargo:rerun-if-changed=rust-toolchain.toml");
+    let pinned = std::fs::read_to_string(manifest_dir.join("rust-toolchain.toml")).ok().and_then(|text| {
+        text.lines()
+            .filter_map(|line| line.trim().strip_prefix("channel"))
+            .find_map(|rest| rest.trim().strip_prefix('=').map(|v| v.trim().trim_matches('"').to_owned()))
+    });
+    match pinned {
+        Some(channel) if env::var_os("RUSTUP_TOOLCHAIN").is_some() => {
+            let mut command = Command::new("rustup");
+            command.args(["run", &channel, "cargo"]);
+            command
+        }
+        _ => Command::new(env::var_os("CARGO").unwrap_or_else(|| "cargo".into())),
+    }
 }
