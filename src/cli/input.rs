@@ -129,45 +129,11 @@ impl MappingArgs {
     pub fn input(&self, body: Value) -> Result<Input, CliError> {
         let mut input = Input::from_body(body);
         if let Some(path) = &self.request {
-            input.request = request_info(&read_json(path)?, &input.request.received_at)
+            input.request = RequestInfo::from_json(&read_json(path)?, &input.request.received_at)
                 .map_err(|message| CliError::Input(format!("{}: {message}", name(path))))?;
         }
         Ok(input)
     }
-}
-
-/// A request object (`{method, headers, query, receivedAt}`) as the sandbox takes it.
-fn request_info(value: &Value, now: &str) -> Result<RequestInfo, String> {
-    let Value::Object(object) = value else {
-        return Err("expected an object {method, headers, query, receivedAt}".into());
-    };
-    let text = |key: &str, default: &str| match object.get(key) {
-        None => Ok(default.to_owned()),
-        Some(Value::String(s)) => Ok(s.clone()),
-        Some(_) => Err(format!("{key}: expected a string")),
-    };
-    let pairs = |key: &str, lower: bool| -> Result<Vec<(String, String)>, String> {
-        match object.get(key) {
-            None => Ok(Vec::new()),
-            Some(Value::Object(map)) => map
-                .iter()
-                .map(|(k, v)| match v {
-                    Value::String(s) => Ok((if lower { k.to_lowercase() } else { k.clone() }, s.clone())),
-                    _ => Err(format!("{key}.{k}: expected a string")),
-                })
-                .collect(),
-            Some(_) => Err(format!("{key}: expected an object of strings")),
-        }
-    };
-    if let Some(unknown) = object.keys().find(|k| !["method", "headers", "query", "receivedAt"].contains(&k.as_str())) {
-        return Err(format!("{unknown}: unknown key; expected method, headers, query, receivedAt"));
-    }
-    Ok(RequestInfo {
-        method: text("method", "POST")?,
-        headers: pairs("headers", true)?,
-        query: pairs("query", false)?,
-        received_at: text("receivedAt", now)?,
-    })
 }
 
 /// Prints a script's console output to stderr, one `console.LEVEL: text` line each.

@@ -71,6 +71,43 @@ pub struct RequestInfo {
 }
 
 impl RequestInfo {
+    /// Reads a request object `{method, headers, query, receivedAt}` (every key optional: `POST`,
+    /// none, none, `received_at`); header names are lower-cased. Errors name the offending key.
+    pub fn from_json(value: &Value, received_at: &str) -> Result<RequestInfo, String> {
+        let Value::Object(object) = value else {
+            return Err("expected an object {method, headers, query, receivedAt}".into());
+        };
+        if let Some(unknown) =
+            object.keys().find(|k| !["method", "headers", "query", "receivedAt"].contains(&k.as_str()))
+        {
+            return Err(format!("{unknown}: unknown key; expected method, headers, query, receivedAt"));
+        }
+        let text = |key: &str, default: &str| match object.get(key) {
+            None => Ok(default.to_owned()),
+            Some(Value::String(s)) => Ok(s.clone()),
+            Some(_) => Err(format!("{key}: expected a string")),
+        };
+        let pairs = |key: &str, lower: bool| -> Result<Vec<(String, String)>, String> {
+            match object.get(key) {
+                None => Ok(Vec::new()),
+                Some(Value::Object(map)) => map
+                    .iter()
+                    .map(|(k, v)| match v {
+                        Value::String(s) => Ok((if lower { k.to_lowercase() } else { k.clone() }, s.clone())),
+                        _ => Err(format!("{key}.{k}: expected a string")),
+                    })
+                    .collect(),
+                Some(_) => Err(format!("{key}: expected an object of strings")),
+            }
+        };
+        Ok(RequestInfo {
+            method: text("method", "POST")?,
+            headers: pairs("headers", true)?,
+            query: pairs("query", false)?,
+            received_at: text("receivedAt", received_at)?,
+        })
+    }
+
     /// The JSON the script receives: `{method, headers, query, receivedAt}`.
     pub fn to_json(&self) -> Value {
         let mut headers = serde_json::Map::new();

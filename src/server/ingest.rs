@@ -158,40 +158,29 @@ pub(super) fn parse_body(
     }
 }
 
-/// The request as a script sees it: method, headers (lower-case names, repeated ones
-/// joined with `, `), query parameters (first value of a repeated name) and the time received.
+/// The request as a script sees it (`RequestInfo::to_json` joins repeated headers and keeps a
+/// query parameter's first value).
 fn request_info(parts: &hyper::http::request::Parts, received_at: i64) -> RequestInfo {
-    let mut headers: Vec<(String, String)> = Vec::new();
-    for (name, value) in &parts.headers {
-        let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
-        match headers.iter_mut().find(|(n, _)| n == name.as_str()) {
-            Some((_, joined)) => {
-                joined.push_str(", ");
-                joined.push_str(&value);
-            }
-            None => headers.push((name.as_str().to_owned(), value)),
-        }
-    }
-    let query = parts
-        .uri
-        .query()
-        .and_then(|q| http::parse_form(q.as_bytes()).ok())
-        .and_then(|v| match v {
-            Value::Object(map) => Some(map),
-            _ => None,
-        })
-        .map(|map| {
-            map.into_iter()
-                .filter_map(|(k, v)| match v {
-                    Value::String(s) => Some((k, s)),
-                    Value::Array(values) => {
-                        values.into_iter().next().and_then(|f| f.as_str().map(|s| (k, s.to_owned())))
-                    }
-                    _ => None,
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+    let headers = parts
+        .headers
+        .iter()
+        .map(|(name, value)| (name.as_str().to_owned(), String::from_utf8_lossy(value.as_bytes()).into_owned()))
+        .collect();
+    let query = match parts.uri.query().map(|q| http::parse_form(q.as_bytes())) {
+        Some(Ok(Value::Object(map))) => map
+            .into_iter()
+            .flat_map(|(name, value)| {
+                match value {
+                    Value::Array(values) => values,
+                    one => vec![one],
+                }
+                .into_iter()
+                .filter_map(move |v| v.as_str().map(|s| (name.clone(), s.to_owned())))
+                .collect::<Vec<_>>()
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
     RequestInfo {
         method: parts.method.as_str().to_owned(),
         headers,

@@ -12,18 +12,7 @@ const LIMITS: Limits = Limits { time: Duration::from_millis(1000), memory_bytes:
 
 fn request(text: &str) -> RequestInfo {
     let value: Value = serde_json::from_str(text).expect("request fixtures are JSON");
-    let pairs = |key: &str| -> Vec<(String, String)> {
-        value[key]
-            .as_object()
-            .map(|m| m.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned())).collect())
-            .unwrap_or_default()
-    };
-    RequestInfo {
-        method: value["method"].as_str().unwrap_or("POST").to_owned(),
-        headers: pairs("headers"),
-        query: pairs("query"),
-        received_at: value["receivedAt"].as_str().unwrap_or_default().to_owned(),
-    }
+    RequestInfo::from_json(&value, "").expect("request fixtures are request objects")
 }
 
 #[test]
