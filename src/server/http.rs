@@ -32,21 +32,54 @@ pub fn text_response(status: StatusCode, content_type: &'static str, body: Strin
     response
 }
 
-/// Reads a body of at most `limit` bytes: a declared `Content-Length` over the limit is
-/// refused before reading, and a body that grows past it is refused while reading, so at
-/// most `limit` bytes are ever buffered.
-pub async fn read_body(headers: &HeaderMap, body: Incoming, limit: usize) -> Result<Bytes, ApiError> {
+/// Reads a body of at most `limit` bytes: at most `limit` bytes are ever buffered.
+///
+/// A body over the limit is refused with 413, but first the rest of it is read and
+/// discarded, up to [`DRAIN_BYTES`] more within [`DRAIN_TIME`]: a server that answers and
+/// closes while the sender is still writing resets the connection, and the sender then sees
+/// a broken pipe instead of the 413. A declared `Content-Length` beyond what would be
+/// drained is refused at once.
+pub async fn read_body(headers: &HeaderMap, mut body: Incoming, limit: usize) -> Result<Bytes, ApiError> {
     let too_large = || ApiError::new(ErrorKind::PayloadTooLarge, format!("the body is larger than {limit} bytes"));
-    if let Some(length) = headers.get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok())
+    let declared = headers.get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    if let Some(length) = declared
         && length > limit as u64
     {
+        if length <= (limit + DRAIN_BYTES) as u64 {
+            drain(&mut body, length as usize).await;
+        }
         return Err(too_large());
     }
-    match Limited::new(body, limit).collect().await {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => Err(too_large()),
-        Err(_) => Err(ApiError::new(ErrorKind::BadRequest, "the body could not be read")),
+    let mut buffered = Vec::with_capacity(declared.map_or(0, |n| n as usize));
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|_| ApiError::new(ErrorKind::BadRequest, "the body could not be read"))?;
+        let Ok(data) = frame.into_data() else { continue };
+        if buffered.len() + data.len() > limit {
+            drain(&mut body, DRAIN_BYTES).await;
+            return Err(too_large());
+        }
+        buffered.extend_from_slice(&data);
     }
+    Ok(Bytes::from(buffered))
+}
+
+/// How many bytes of a refused body are read and discarded before answering.
+pub const DRAIN_BYTES: usize = 8 * 1024 * 1024;
+/// How long a refused body is drained at most before answering.
+pub const DRAIN_TIME: Duration = Duration::from_secs(5);
+
+/// Reads and discards up to `at_most` bytes of `body`, for at most [`DRAIN_TIME`].
+async fn drain(body: &mut Incoming, at_most: usize) {
+    let discard = async {
+        let mut seen = 0usize;
+        while seen < at_most {
+            match body.frame().await {
+                Some(Ok(frame)) => seen += frame.data_ref().map_or(0, |d| d.len()),
+                _ => return,
+            }
+        }
+    };
+    let _ = tokio::time::timeout(DRAIN_TIME, discard).await;
 }
 
 /// Parses an admin API body as JSON (400 with line and column otherwise).

@@ -136,6 +136,9 @@ async fn refusals_answer_the_right_status_and_never_echo_the_body() {
     let big = vec![b' '; 1024 * 1024 + 1];
     let too_big = server.hook_raw(&token, "application/json", &[], big).await;
     assert_eq!((too_big.status, too_big.code()), (413, "payload_too_large".to_owned()));
+    let chunked = chunked_post(server.ingest, &format!("/hooks/{token}"), 7 * 1024 * 1024).await;
+    assert!(chunked.starts_with("HTTP/1.1 413"), "{chunked}");
+    assert!(chunked.contains("payload_too_large"), "{chunked}");
 
     // 422: the mapping fails; the request is held with every error and its path.
     let failed = server.hook(&token, &json!({"user": 4.5, "amount": {"x": secret_text}})).await;
@@ -254,4 +257,25 @@ async fn a_full_server_answers_503() {
     })
     .await;
     server.stop().await;
+}
+
+/// POSTs `size` bytes of JSON whitespace with chunked transfer encoding (no declared
+/// length) over a raw connection; the whole answer as text.
+async fn chunked_post(addr: std::net::SocketAddr, path: &str, size: usize) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nhost: test\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let chunk = vec![b' '; 64 * 1024];
+    for _ in 0..size / chunk.len() {
+        stream.write_all(format!("{:x}\r\n", chunk.len()).as_bytes()).await.unwrap();
+        stream.write_all(&chunk).await.unwrap();
+        stream.write_all(b"\r\n").await.unwrap();
+    }
+    stream.write_all(b"0\r\n\r\n").await.unwrap();
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer).await;
+    String::from_utf8_lossy(&answer).into_owned()
 }
