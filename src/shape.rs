@@ -4,12 +4,13 @@
 //! there. A body matches when, for every check, the path selects something in the body
 //! (unless the check is optional) and every node it selects has one of those types.
 //!
-//! - `referenced` (the default): one check per JSONPath the mapping reads
-//!   ([`crate::mapping::Program::reads`]) that selects something in the sample; each is
-//!   required. Paths that select nothing in the sample are not checked.
+//! - `referenced` (the default): one check per JSONPath the mapping reads that selects
+//!   something in the sample ([`crate::mapping::Program::reads_on`] the sample: a structured
+//!   mapping's paths; for a script, the payload properties it read while mapping the sample).
+//!   Paths that select nothing in the sample are not checked.
+//! - In both modes a path through any array element (`[*]`) is optional, since arrays may be
+//!   empty; the other paths are required.
 //! - `sample`: one check per property of the sample ([`crate::sample::properties`]).
-//!   Properties under an array element (`[*]`) are optional, since arrays may be empty;
-//!   the others are required.
 //! - `off`: no check.
 //!
 //! `null` is a type like any other: a body with `null` where the sample has a string does
@@ -59,7 +60,7 @@ impl Shape {
             let Ok(nodes) = path.select(sample) else { continue };
             if !nodes.is_empty() {
                 let types = types_of(&nodes);
-                checks.push(Check { path, types, required: true });
+                checks.push(Check { path, types, required: !read.contains("[*]") });
             }
         }
         Shape { checks }
@@ -156,6 +157,20 @@ mod tests {
         let problems = shape.check(&json!({"a": 2, "items": [{"id": 3}]})).unwrap_err();
         let paths: Vec<&str> = problems.iter().map(|p| p.path.as_str()).collect();
         assert_eq!(paths, ["$.items[*].id", "$.n"]);
+    }
+
+    #[test]
+    fn referenced_paths_through_array_elements_are_optional() {
+        let sample = json!({"items": [{"id": "x"}]});
+        let shape = Shape::referenced(&sample, &reads(&["$['items']", "$['items'][*]['id']"]));
+        assert_eq!(shape.check(&json!({"items": []})), Ok(()));
+        let problems = shape.check(&json!({"items": "none"})).unwrap_err();
+        assert_eq!(
+            problems,
+            vec![Problem { path: "$['items']".into(), message: "expected array, found string".into() }]
+        );
+        let problems = shape.check(&json!({"items": [{"id": 1}]})).unwrap_err();
+        assert_eq!(problems[0].path, "$['items'][*]['id']");
     }
 
     #[test]

@@ -8,7 +8,7 @@
 //! it with `Reflect`. The proxies are only valid during the call that created them.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use boa_engine::object::ObjectInitializer;
 use boa_engine::object::builtins::JsArray;
@@ -60,6 +60,61 @@ thread_local! {
     static LAZY: RefCell<HashMap<JsObject, Lazy>> = RefCell::new(HashMap::new());
     /// See [`Helpers`]; set once per instance.
     static HELPERS: RefCell<Option<Helpers>> = const { RefCell::new(None) };
+    /// The payload properties read so far, as JSONPaths, while recording is on.
+    static RECORDED: RefCell<Option<BTreeSet<String>>> = const { RefCell::new(None) };
+}
+
+/// Starts (or stops) recording which payload properties the script reads.
+pub(crate) fn record_reads(on: bool) {
+    RECORDED.with_borrow_mut(|recorded| *recorded = on.then(BTreeSet::new));
+}
+
+/// The properties read since the last call of this function, when recording is on: each a
+/// JSONPath in bracket notation, with `[*]` for any array index (`$['items'][*]['id']`).
+pub(crate) fn take_reads() -> Option<Vec<String>> {
+    RECORDED.with_borrow_mut(|recorded| {
+        recorded
+            .as_mut()
+            .map(|set| std::mem::take(set).into_iter().collect())
+    })
+}
+
+/// Notes that the payload property at `path` was read, when recording is on.
+fn note_read(path: &[Step]) {
+    // Only the payload (document 0) is recorded, not the request.
+    if !matches!(path.first(), Some(Step::Index(0))) {
+        return;
+    }
+    RECORDED.with_borrow_mut(|recorded| {
+        if let Some(set) = recorded {
+            set.insert(json_path(path));
+        }
+    });
+}
+
+/// `path` (below its document) as a JSONPath: keys in single-quoted brackets, indexes as `[*]`.
+fn json_path(path: &[Step]) -> String {
+    let mut text = String::from("$");
+    for step in path.iter().skip(1) {
+        match step {
+            Step::Index(_) => text.push_str("[*]"),
+            Step::Key(key) => {
+                text.push_str("['");
+                for c in key.chars() {
+                    match c {
+                        '\\' => text.push_str("\\\\"),
+                        '\'' => text.push_str("\\'"),
+                        c if u32::from(c) < 0x20 => {
+                            text.push_str(&format!("\\u{:04x}", u32::from(c)))
+                        }
+                        c => text.push(c),
+                    }
+                }
+                text.push_str("']");
+            }
+        }
+    }
+    text
 }
 
 /// Indexes into [`Helpers::reflect`].
@@ -344,6 +399,7 @@ fn trap_get(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<Js
     match found {
         Found::Value(value) => Ok(value),
         Found::Convert(path) => {
+            note_read(&path);
             let value = convert_at(path, context)?;
             if let Some(key) = key {
                 LAZY.with_borrow_mut(|lazy| {

@@ -12,6 +12,8 @@
 //!   realm down (see [`lockdown`]).
 //! - `hm_call(payload_len, request_len) -> packed`: the input holds the payload JSON followed by the
 //!   request JSON. Calls `map(payload, request)` and serialises its result.
+//! - `hm_record_reads(on)`: while on, envelopes also list the payload properties read
+//!   (`"reads": ["$['a']['b']", ..]`), which the shape check of script mappings uses.
 //!
 //! `packed` is `(ptr << 32) | len` of the output buffer, which holds one JSON envelope:
 //! `{"ok": <result>, "console": [...]}` or `{"error": {"kind": ..}, "console": [...]}`.
@@ -209,17 +211,27 @@ pub extern "C" fn hm_call(payload_len: u32, request_len: u32) -> u64 {
     finish(outcome)
 }
 
-/// Writes the envelope for `outcome` and the console lines to the output buffer.
+/// Turns recording of the payload properties read on (`1`) or off (`0`) for the next calls.
+#[unsafe(no_mangle)]
+pub extern "C" fn hm_record_reads(on: u32) {
+    lazy::record_reads(on != 0);
+}
+
+/// Writes the envelope for `outcome`, the console lines and, while recording, the payload
+/// properties read, to the output buffer.
 fn finish(outcome: Result<Value, Value>) -> u64 {
     let console = CONSOLE.with_borrow_mut(|console| {
         let lines = std::mem::take(&mut console.lines);
         *console = Console::new();
         lines
     });
-    let envelope = match outcome {
+    let mut envelope = match outcome {
         Ok(value) => json!({"ok": value, "console": console}),
         Err(error) => json!({"error": error, "console": console}),
     };
+    if let (Some(reads), Value::Object(envelope)) = (lazy::take_reads(), &mut envelope) {
+        envelope.insert("reads".into(), json!(reads));
+    }
     OUTPUT.with_borrow_mut(|output| {
         output.clear();
         if serde_json::to_writer(&mut *output, &envelope).is_err() {

@@ -32,12 +32,13 @@ pub fn run(args: &CheckArgs) -> Result<ExitCode, CliError> {
             return Ok(ExitCode::FAILURE);
         }
     };
-    let outcome = program.run_with_console(&args.mapping.input(body)?);
+    let input = args.mapping.input(body)?;
+    let outcome = program.run_with_console(&input);
     input::print_console(&outcome.console);
     match outcome.result {
         Ok(_) => {
             println!("ok: {} maps {}", input::name(args.mapping.path()), input::name(&args.sample));
-            println!("reads: {}", program.reads().join(" "));
+            println!("reads: {}", program.reads_on(&input).join(" "));
             Ok(ExitCode::SUCCESS)
         }
         Err(errors) => {

@@ -142,6 +142,16 @@ impl Program {
         &self.reads
     }
 
+    /// The JSONPaths this program reads when it maps `input`: a structured mapping's
+    /// [`Program::reads`]; for a script, the payload properties it read while mapping `input`
+    /// once in a new instance ([`crate::runtime::Script::call_recording_reads`]); a run that
+    /// threw still counts what it read before. The shape check's `referenced` paths come from here.
+    pub fn reads_on(&self, input: &Input) -> Vec<String> {
+        let Node::Script(script) = &self.root else { return self.reads.clone() };
+        let Ok(payload) = serde_json::to_vec(&input.body) else { return Vec::new() };
+        script.call_recording_reads(&payload, &input.request).1
+    }
+
     /// Maps `input` into the target schema and validates the result: the mapped
     /// document, or every error found (mapping errors first, then schema errors).
     pub fn run(&self, input: &Input) -> Result<Value, MapErrors> {

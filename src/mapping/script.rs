@@ -63,6 +63,37 @@ mod tests {
     }
 
     #[test]
+    fn a_script_reads_the_properties_it_touched_on_that_input() {
+        let program = compile_mapping(&script(
+            r#"function map(p, r) {
+                 const ids = p.items.map(i => i.id);
+                 if (p.kind === "a") ids.push(p.data.object.user);
+                 const tags = Object.keys(p.tags);
+                 return {payload: {target: {usersById: ids}, detail: {m: r.method, odd: p["it's"], n: tags.length}}};
+               }"#,
+        ))
+        .unwrap();
+        let body = json!({"kind": "a", "items": [{"id": "u1", "x": 1}, {"id": "u2"}], "data": {"object": {"user": "u3", "y": 2}},
+                          "tags": {"t": {"deep": 1}}, "it's": "yes", "unread": 0});
+        assert_eq!(
+            program.reads_on(&Input::from_body(body.clone())),
+            [
+                "$['data']['object']['user']",
+                "$['it\\'s']",
+                "$['items']",
+                "$['items'][*]['id']",
+                "$['kind']",
+                "$['tags']",
+            ]
+        );
+        // Another input takes another branch: its reads are those of that run.
+        let other = json!({"kind": "b", "items": [], "tags": {}, "it's": "no"});
+        assert_eq!(program.reads_on(&Input::from_body(other)), ["$['it\\'s']", "$['items']", "$['kind']", "$['tags']"]);
+        // Recording does not change the result, and later calls are not recorded.
+        assert!(program.run(&Input::from_body(body)).is_ok());
+    }
+
+    #[test]
     fn script_errors_and_schema_errors_are_map_errors() {
         let program =
             compile_mapping(&script("function map(p) { return {payload: {target: {usersById: [p.id]}}}; }")).unwrap();

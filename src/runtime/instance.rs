@@ -29,6 +29,8 @@ pub(crate) struct Guest {
     compile: TypedFunc<u32, u64>,
     /// `hm_call(payload_len, request_len) -> packed`.
     call: TypedFunc<(u32, u32), u64>,
+    /// `hm_record_reads(on)`.
+    record_reads: TypedFunc<u32, ()>,
 }
 
 /// A failed call: the error, and whether the instance may still be used.
@@ -51,6 +53,16 @@ struct Envelope {
     /// `[level, text]` pairs.
     #[serde(default)]
     console: Vec<(String, String)>,
+    /// The payload properties read, while recording.
+    #[serde(default)]
+    reads: Vec<String>,
+}
+
+/// A decoded envelope.
+struct Decoded {
+    result: Result<Value, ScriptError>,
+    console: Vec<ConsoleLine>,
+    reads: Vec<String>,
 }
 
 /// Deserialises a field that is present (even when `null`) as `Some`.
@@ -93,7 +105,9 @@ impl Guest {
         let input = instance.get_typed_func(&mut store, "hm_input").map_err(|e| internal("hm_input", e))?;
         let compile = instance.get_typed_func(&mut store, "hm_compile").map_err(|e| internal("hm_compile", e))?;
         let call = instance.get_typed_func(&mut store, "hm_call").map_err(|e| internal("hm_call", e))?;
-        Ok(Self { store, memory, input, compile, call })
+        let record_reads =
+            instance.get_typed_func(&mut store, "hm_record_reads").map_err(|e| internal("hm_record_reads", e))?;
+        Ok(Self { store, memory, input, compile, call, record_reads })
     }
 
     /// Creates the guest's context and compiles `source` in it (runs its top level once).
@@ -101,17 +115,30 @@ impl Guest {
         let len = self.write_input(&[source.as_bytes()], limits)?;
         let compile = self.compile.clone();
         let value = self.run(limits, limits.time + SETUP_ALLOWANCE, |store| compile.call(store, len))?;
-        let (result, console) = self.read_envelope(value, Some(source));
+        let Decoded { result, console, .. } = self.read_envelope(value, Some(source));
         match result {
             Ok(_) => Ok(console),
             Err(error) => Err(Failure { error, console }),
         }
     }
 
-    /// Calls the script's `map` with the given payload and request JSON.
+    /// Makes the next calls record the payload properties they read (see [`Guest::call`]).
+    pub(crate) fn record_reads(&mut self, limits: &Limits) -> Result<(), Failure> {
+        let record_reads = self.record_reads.clone();
+        self.run(limits, limits.time, |store| record_reads.call(store, 1).map(|()| 0))?;
+        Ok(())
+    }
+
+    /// Calls the script's `map` with the given payload and request JSON; also returns the payload
+    /// properties it read, once [`Guest::record_reads`] was called (none otherwise).
     ///
     /// `Err` means the instance must be discarded (it trapped or hit a limit).
-    pub(crate) fn call(&mut self, payload: &[u8], request: &[u8], limits: &Limits) -> Result<ScriptOutcome, Failure> {
+    pub(crate) fn call(
+        &mut self,
+        payload: &[u8],
+        request: &[u8],
+        limits: &Limits,
+    ) -> Result<(ScriptOutcome, Vec<String>), Failure> {
         let payload_len = u32::try_from(payload.len()).map_err(|_| Failure {
             error: ScriptError::InvalidInput { message: "the payload is larger than 4 GiB".into() },
             console: Vec::new(),
@@ -120,8 +147,8 @@ impl Guest {
         self.write_input(&[payload, request], limits)?;
         let call = self.call.clone();
         let value = self.run(limits, limits.time, |store| call.call(store, (payload_len, request_len)))?;
-        let (result, console) = self.read_envelope(value, None);
-        Ok(ScriptOutcome { result, console })
+        let Decoded { result, console, reads } = self.read_envelope(value, None);
+        Ok((ScriptOutcome { result, console }, reads))
     }
 
     /// Copies `parts` one after the other into the guest's input buffer; returns the total length.
@@ -188,19 +215,19 @@ impl Guest {
     }
 
     /// Reads and decodes the envelope at `packed` (`ptr << 32 | len`).
-    fn read_envelope(&mut self, packed: u64, source: Option<&str>) -> (Result<Value, ScriptError>, Vec<ConsoleLine>) {
+    fn read_envelope(&mut self, packed: u64, source: Option<&str>) -> Decoded {
         let ptr = (packed >> 32) as usize;
         let len = (packed & 0xffff_ffff) as usize;
         let mut console = captured_output(&self.store.data().output);
         let Some(bytes) = self.memory.data(&self.store).get(ptr..ptr + len) else {
             let error = ScriptError::Internal { message: "the guest output is out of bounds".into() };
-            return (Err(error), console);
+            return Decoded { result: Err(error), console, reads: Vec::new() };
         };
         let envelope: Envelope = match serde_json::from_slice(bytes) {
             Ok(envelope) => envelope,
             Err(e) => {
                 let error = ScriptError::Internal { message: format!("unreadable guest output: {e}") };
-                return (Err(error), console);
+                return Decoded { result: Err(error), console, reads: Vec::new() };
             }
         };
         console.extend(envelope.console.into_iter().map(|(level, text)| ConsoleLine { level, text }));
@@ -209,7 +236,7 @@ impl Guest {
             (Some(value), None) => Ok(value),
             (None, None) => Err(ScriptError::Internal { message: "the guest returned nothing".into() }),
         };
-        (result, console)
+        Decoded { result, console, reads: envelope.reads }
     }
 }
 

@@ -272,6 +272,34 @@ impl Script {
         }
     }
 
+    /// Runs `map(payload, request)` once in a new instance and lists the payload properties it
+    /// read: JSONPaths in bracket notation with `[*]` for any array index
+    /// (`$['data']['items'][*]['id']`), leaves only (a path is left out when a longer one
+    /// without a new `[*]` extends it). A property read by the result writer counts too.
+    /// The shape check of script mappings is built from this run on the sample.
+    pub fn call_recording_reads(&self, payload_json: &[u8], request: &RequestInfo) -> (ScriptOutcome, Vec<String>) {
+        let mut guest = match self.new_instance() {
+            Ok(guest) => guest,
+            Err(failure) => {
+                return (ScriptOutcome { result: Err(failure.error), console: failure.console }, Vec::new());
+            }
+        };
+        if let Err(failure) = guest.record_reads(&self.limits) {
+            return (ScriptOutcome { result: Err(failure.error), console: failure.console }, Vec::new());
+        }
+        let request = match serde_json::to_vec(&request.to_json()) {
+            Ok(request) => request,
+            Err(e) => {
+                let error = ScriptError::Internal { message: format!("cannot encode the request: {e}") };
+                return (ScriptOutcome { result: Err(error), console: Vec::new() }, Vec::new());
+            }
+        };
+        match guest.call(payload_json, &request, &self.limits) {
+            Ok((outcome, reads)) => (outcome, leaves(reads)),
+            Err(Failure { error, console }) => (ScriptOutcome { result: Err(error), console }, Vec::new()),
+        }
+    }
+
     /// Calls `guest`, and returns it to the pool if `keep` and it is still healthy.
     fn call_in(&self, mut guest: Guest, payload_json: &[u8], request: &RequestInfo, keep: bool) -> ScriptOutcome {
         let request = match serde_json::to_vec(&request.to_json()) {
@@ -282,7 +310,7 @@ impl Script {
             }
         };
         match guest.call(payload_json, &request, &self.limits) {
-            Ok(outcome) => {
+            Ok((outcome, _)) => {
                 if keep
                     && let Ok(mut pool) = self.pool.lock()
                     && pool.len() < self.max_idle
@@ -302,6 +330,24 @@ impl Script {
         guest.compile(&self.source, &self.limits)?;
         Ok(guest)
     }
+}
+
+/// `paths` without those that a longer path extends with keys only (`$['a']` goes when
+/// `$['a']['b']` is there; `$['items']` stays beside `$['items'][*]['id']`, which may select
+/// nothing in an empty array and so does not imply the array).
+fn leaves(mut paths: Vec<String>) -> Vec<String> {
+    paths.sort();
+    paths.dedup();
+    let implied = |path: &String| {
+        paths.iter().any(|longer| {
+            longer.len() > path.len()
+                && longer.starts_with(path.as_str())
+                && longer[path.len()..].starts_with('[')
+                && !longer[path.len()..].contains("[*]")
+        })
+    };
+    let keep: Vec<bool> = paths.iter().map(|p| !implied(p)).collect();
+    paths.into_iter().zip(keep).filter_map(|(path, keep)| keep.then_some(path)).collect()
 }
 
 /// The thread that advances the engine's epoch every [`TICK`], which is how time limits fire.
@@ -333,5 +379,32 @@ impl Drop for Ticker {
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::leaves;
+
+    fn strings(paths: &[&str]) -> Vec<String> {
+        paths.iter().map(|p| p.to_string()).collect()
+    }
+
+    #[test]
+    fn leaves_drop_paths_implied_by_longer_ones_but_not_through_arrays() {
+        let paths = strings(&[
+            "$['data']['object']['amount']",
+            "$['data']",
+            "$['data']['object']",
+            "$['items']",
+            "$['items'][*]['id']",
+            "$['id']",
+            "$['idx']",
+            "$['id']",
+        ]);
+        assert_eq!(
+            leaves(paths),
+            strings(&["$['data']['object']['amount']", "$['id']", "$['idx']", "$['items']", "$['items'][*]['id']"])
+        );
     }
 }

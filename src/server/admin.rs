@@ -489,11 +489,15 @@ fn preview(state: &State, id: &str, body: Value) -> Result<HttpResponse, ApiErro
             .clone()
             .ok_or_else(|| ApiError::new(ErrorKind::Conflict, "the trigger has no mapping; give one in `mapping`"))?,
     };
+    let reads = match &prepared.trigger.sample {
+        Some(sample) => program.reads_on(&Input::from_body(sample.clone())),
+        None => program.reads().to_vec(),
+    };
     let shape = prepared
         .trigger
         .sample
         .as_ref()
-        .map(|sample| Shape::referenced(sample, program.reads()).check(&input).err().unwrap_or_default())
+        .map(|sample| Shape::referenced(sample, &reads).check(&input).err().unwrap_or_default())
         .unwrap_or_default();
     let started = Instant::now();
     let outcome = program.run_with_console(&Input::from_body(input));
@@ -510,7 +514,7 @@ fn preview(state: &State, id: &str, body: Value) -> Result<HttpResponse, ApiErro
         "output": output,
         "errors": errors,
         "properties": properties,
-        "reads": program.reads(),
+        "reads": reads,
         "shape": shape,
         "console": console,
     })))

@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Instant;
 
+use crate::mapping::Input;
 use crate::mapping::cache::ProgramCache;
 use crate::mapping::{Mapping, Program};
 use crate::security::{AllowList, SecretKey, SignatureScheme};
@@ -117,7 +118,10 @@ impl Prepared {
         let program = trigger.mapping.as_ref().map(|spec| compile(spec, cache)).transpose()?;
         let (allow, signature) = security(&trigger.security)?;
         let shape = match (&trigger.sample, trigger.shape_check, &program) {
-            (Some(sample), ShapeCheck::Referenced, Some(program)) => Some(Shape::referenced(sample, program.reads())),
+            (Some(sample), ShapeCheck::Referenced, Some(program)) => {
+                let reads = program.reads_on(&Input::from_body(sample.clone()));
+                Some(Shape::referenced(sample, &reads))
+            }
             (Some(sample), ShapeCheck::Sample, _) => {
                 Some(Shape::of_sample(sample).map_err(|e| ApiError::validation("sample", e.to_string()))?)
             }

@@ -83,7 +83,7 @@ async fn script_mappings_run_in_the_sandbox_with_the_request() {
         json!({"payload": {"target": {"usersById": ["u_5"]}, "detail": {"via": "crm", "amount": 3}, "notificationDetail": {}, "metadata": {}}})
     );
     // A script that throws holds the request with the thrown message (422).
-    let body = serde_json::to_vec(&json!({"id": "e2", "amount": 1})).unwrap();
+    let body = serde_json::to_vec(&json!({"id": "e2", "user": "", "amount": 1})).unwrap();
     let refused = server.hook_raw(&token, "application/json", &[], body).await;
     assert_eq!(refused.status, 422);
     let held = server.api_ok("GET", &format!("/api/triggers/{id}/held"), None, 200).await;

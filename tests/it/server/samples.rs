@@ -173,3 +173,33 @@ async fn the_sample_shape_check_requires_every_property() {
     assert_eq!(server.hook(token, &json!({"user": "u_2", "extra": {}})).await.status, 202);
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_script_trigger_checks_the_properties_the_script_read_on_the_sample() {
+    let server = start_server().await;
+    let source = "function map(p) { return {payload: {target: {usersById: p.users.map(u => u.id)}, detail: {n: p.data.amount}}}; }";
+    let mut body = trigger("script-shape");
+    body["mapping"] = json!({"kind": "script", "source": source});
+    body["sample"] =
+        json!({"users": [{"id": "u_1", "name": "A"}], "data": {"amount": 3, "currency": "eur"}, "other": 1});
+    let t = server.create(body).await;
+    let (id, token) = (t["id"].as_str().unwrap(), t["token"].as_str().unwrap());
+
+    let preview = server.api_ok("POST", &format!("/api/triggers/{id}/preview"), None, 200).await;
+    assert_eq!(preview["reads"], json!(["$['data']['amount']", "$['users']", "$['users'][*]['id']"]));
+    // Properties the script did not read may change; an empty array keeps the shape.
+    let fine = json!({"users": [], "data": {"amount": 9}});
+    assert_eq!(server.hook(token, &fine).await.status, 422, "no users: the mapping fails, the shape is fine");
+    let fine = json!({"users": [{"id": "u_2"}], "data": {"amount": 9}});
+    assert_eq!(server.hook(token, &fine).await.status, 202);
+    // A read property with another type pauses the trigger and holds the request.
+    let a = server.hook(token, &json!({"users": [{"id": "u_2"}], "data": {"amount": "9"}})).await;
+    assert_eq!((a.status, a.json()["error"]["path"].clone()), (409, json!("$['data']['amount']")));
+    let t = server.api_ok("GET", &format!("/api/triggers/{id}"), None, 200).await;
+    assert_eq!(t["status"], "paused");
+    let held = server.api_ok("GET", &format!("/api/triggers/{id}/held"), None, 200).await;
+    let reasons: Vec<&str> = held["held"].as_array().unwrap().iter().map(|h| h["reason"].as_str().unwrap()).collect();
+    assert_eq!(reasons, ["mapping", "shape"]);
+    assert_eq!(held["held"][1]["errors"][0]["message"], "expected number, found string");
+    server.stop().await;
+}
