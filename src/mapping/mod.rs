@@ -75,12 +75,7 @@ pub struct Input {
 impl Input {
     /// An input made of a body alone, as a `POST` received now with no headers.
     pub fn from_body(body: Value) -> Input {
-        let request = RequestInfo {
-            method: "POST".to_owned(),
-            received_at: crate::clock::rfc3339(crate::clock::now_ms()),
-            ..RequestInfo::default()
-        };
-        Input { body, request }
+        Input { body, request: RequestInfo::bare(crate::clock::now_ms()) }
     }
 }
 

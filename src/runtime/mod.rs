@@ -71,6 +71,16 @@ pub struct RequestInfo {
 }
 
 impl RequestInfo {
+    /// A `POST` with no headers and no query, received at `received_at_ms` (Unix ms): the
+    /// request a body alone is mapped with (the CLI, a sample, a test event).
+    pub fn bare(received_at_ms: i64) -> RequestInfo {
+        RequestInfo {
+            method: "POST".to_owned(),
+            received_at: crate::clock::rfc3339(received_at_ms),
+            ..RequestInfo::default()
+        }
+    }
+
     /// Reads a request object `{method, headers, query, receivedAt}` (every key optional: `POST`,
     /// none, none, `received_at`); header names are lower-cased. Errors name the offending key.
     pub fn from_json(value: &Value, received_at: &str) -> Result<RequestInfo, String> {
@@ -364,9 +374,17 @@ impl Ticker {
         let stop = Arc::new(AtomicBool::new(false));
         let stopping = Arc::clone(&stop);
         let thread = std::thread::Builder::new().name("hookmap-epoch".into()).spawn(move || {
+            // One epoch per TICK of wall time: a sleep that overshoots (a loaded machine) is made
+            // up with several increments, so time limits do not stretch with scheduling delays.
+            let started = std::time::Instant::now();
+            let mut ticked: u128 = 0;
             while !stopping.load(Ordering::Relaxed) {
                 std::thread::sleep(TICK);
-                engine.increment_epoch();
+                let due = started.elapsed().as_nanos() / TICK.as_nanos();
+                while ticked < due {
+                    engine.increment_epoch();
+                    ticked += 1;
+                }
             }
         })?;
         Ok(Self { stop, thread: Some(thread) })

@@ -85,7 +85,8 @@ async fn ingest(
     let full = prepared.trigger.shape_check == ShapeCheck::Sample;
     let parsed = parse_body(kind, &bytes, prepared.program.as_deref(), full)?;
     let received_at = crate::clock::now_ms();
-    let request = HeldRequest { content_type, body: bytes.to_vec(), received_at };
+    let info = request_info(&parts, received_at);
+    let request = HeldRequest { content_type, body: bytes.to_vec(), received_at, info: info.clone() };
     let mode = match prepared.trigger.status {
         Status::Test => Mode::Test,
         Status::Live => Mode::Live,
@@ -112,8 +113,7 @@ async fn ingest(
         )
         .at(first));
     }
-    let script_request = request_info(&parts, received_at);
-    match map(state, &prepared, Input { body: parsed, request: script_request }) {
+    match map(state, &prepared, Input { body: parsed, request: info }) {
         Ok(payload) => {
             let event_id = append(state, &prepared, mode, payload, received_at, true).await?;
             Ok(http::json_response(StatusCode::ACCEPTED, &json!({"eventId": event_id, "mode": mode.as_str()})))
@@ -136,6 +136,8 @@ pub(super) struct HeldRequest {
     pub content_type: Option<String>,
     pub body: Vec<u8>,
     pub received_at: i64,
+    /// Method, headers and query.
+    pub info: RequestInfo,
 }
 
 /// Parses a body of `kind`: a program that reads only singular paths parses just what
@@ -187,11 +189,6 @@ fn request_info(parts: &hyper::http::request::Parts, received_at: i64) -> Reques
         query,
         received_at: crate::clock::rfc3339(received_at),
     }
-}
-
-/// A request seen again (the test endpoint, a replay): a `POST` with no headers, received at `received_at`.
-pub(super) fn bare_request(received_at: i64) -> RequestInfo {
-    RequestInfo { method: "POST".to_owned(), received_at: crate::clock::rfc3339(received_at), ..RequestInfo::default() }
 }
 
 /// Runs the trigger's mapping: the validated payload, or every problem with its path.
@@ -271,6 +268,7 @@ fn held_record(
         errors,
         content_type: request.content_type,
         body: request.body,
+        request: request.info,
     })
 }
 

@@ -56,6 +56,9 @@ const MIGRATIONS: &[&str] = &[
         body BLOB NOT NULL
     );
     CREATE INDEX held_by_trigger ON held (trigger_id, seq);",
+    // 2: a held request keeps its method, headers and query (`{method, headers, query}`), so a
+    // replay shows a script the request as it came; NULL for requests held before.
+    "ALTER TABLE held ADD COLUMN request TEXT;",
 ];
 
 /// Applies the migrations the database has not seen yet.
@@ -89,5 +92,22 @@ mod tests {
         assert_eq!(version, MIGRATIONS.len() as i64);
         conn.execute_batch("PRAGMA user_version = 99").unwrap();
         assert!(matches!(migrate(&mut conn), Err(StoreError::Corrupt(_))));
+    }
+
+    #[test]
+    fn a_request_held_before_requests_were_kept_reads_as_a_bare_post() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(MIGRATIONS[0]).unwrap();
+        conn.execute_batch("PRAGMA user_version = 1").unwrap();
+        conn.execute(
+            "INSERT INTO held (id, trigger_id, received_at, reason, errors, content_type, body)
+             VALUES ('hld_old', 'trg_1', 0, 'mapping', '[]', 'application/json', X'7B7D')",
+            [],
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        let held = super::super::records::get_held(&conn, "hld_old").unwrap();
+        assert_eq!(held.request, crate::runtime::RequestInfo::bare(0));
+        assert_eq!(held.body, b"{}");
     }
 }

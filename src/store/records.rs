@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::StoreError;
+use crate::runtime::RequestInfo;
 use crate::trigger::{Mode, Trigger, TriggerDoc};
 
 /// Where an event is in its delivery.
@@ -167,6 +168,9 @@ pub struct Held {
     pub content_type: Option<String>,
     /// The raw body.
     pub body: Vec<u8>,
+    /// Method, headers and query as they came (a bare `POST` for requests held before they
+    /// were kept); a replay gives a script this `request`.
+    pub request: RequestInfo,
 }
 
 fn corrupt(e: impl std::fmt::Display) -> StoreError {
@@ -438,8 +442,8 @@ pub fn ack_event(conn: &Connection, event_id: &str, now: i64) -> Result<bool, St
 /// Stores a held request.
 pub fn insert_held(conn: &Connection, held: &Held) -> Result<(), StoreError> {
     conn.prepare_cached(
-        "INSERT INTO held (id, trigger_id, received_at, reason, errors, content_type, body)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "INSERT INTO held (id, trigger_id, received_at, reason, errors, content_type, body, request)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     )?
     .execute(params![
         held.id,
@@ -448,7 +452,8 @@ pub fn insert_held(conn: &Connection, held: &Held) -> Result<(), StoreError> {
         held.reason.as_str(),
         json_text(&held.errors)?,
         held.content_type,
-        held.body
+        held.body,
+        held_request_text(&held.request)?
     ])?;
     Ok(())
 }
@@ -462,29 +467,54 @@ pub fn update_held(conn: &Connection, id: &str, reason: HeldReason, errors: &[Pr
     if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
 }
 
-fn held_row(row: &Row<'_>) -> rusqlite::Result<(Held, String, String)> {
-    Ok((
-        Held {
+/// A held request's method, headers and query as stored: `{method, headers, query}`.
+fn held_request_text(request: &RequestInfo) -> Result<String, StoreError> {
+    let mut json = request.to_json();
+    if let Value::Object(map) = &mut json {
+        map.remove("receivedAt");
+    }
+    json_text(&json)
+}
+
+/// The columns of a held row, before its text columns are decoded.
+struct HeldRow {
+    held: Held,
+    reason: String,
+    errors: String,
+    request: Option<String>,
+}
+
+fn held_row(row: &Row<'_>) -> rusqlite::Result<HeldRow> {
+    let received_at = row.get(2)?;
+    Ok(HeldRow {
+        held: Held {
             id: row.get(0)?,
             trigger_id: row.get(1)?,
-            received_at: row.get(2)?,
+            received_at,
             reason: HeldReason::Mapping,
             errors: Vec::new(),
             content_type: row.get(5)?,
             body: row.get(6)?,
+            request: RequestInfo::bare(received_at),
         },
-        row.get(3)?,
-        row.get(4)?,
-    ))
+        reason: row.get(3)?,
+        errors: row.get(4)?,
+        request: row.get(7)?,
+    })
 }
 
-fn finish_held((mut held, reason, errors): (Held, String, String)) -> Result<Held, StoreError> {
+fn finish_held(HeldRow { mut held, reason, errors, request }: HeldRow) -> Result<Held, StoreError> {
     held.reason = HeldReason::parse(&reason).ok_or_else(|| corrupt(format!("held reason {reason:?}")))?;
     held.errors = serde_json::from_str(&errors).map_err(corrupt)?;
+    if let Some(request) = request {
+        let json: Value = serde_json::from_str(&request).map_err(corrupt)?;
+        let received_at = crate::clock::rfc3339(held.received_at);
+        held.request = RequestInfo::from_json(&json, &received_at).map_err(corrupt)?;
+    }
     Ok(held)
 }
 
-const HELD_COLUMNS: &str = "id, trigger_id, received_at, reason, errors, content_type, body";
+const HELD_COLUMNS: &str = "id, trigger_id, received_at, reason, errors, content_type, body, request";
 
 /// One held request by id.
 pub fn get_held(conn: &Connection, id: &str) -> Result<Held, StoreError> {

@@ -203,3 +203,41 @@ async fn a_script_trigger_checks_the_properties_the_script_read_on_the_sample() 
     assert_eq!(held["held"][1]["errors"][0]["message"], "expected number, found string");
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replay_shows_the_script_the_request_as_it_came_also_after_a_restart() {
+    let server = start_server().await;
+    let throws = "function map(p, r) { throw new Error('not yet'); }";
+    let mut body = trigger("held-request");
+    body["mapping"] = json!({"kind": "script", "source": throws});
+    let t = server.create(body).await;
+    let (id, token) = (t["id"].as_str().unwrap().to_owned(), t["token"].as_str().unwrap().to_owned());
+    let bytes = serde_json::to_vec(&sample()).unwrap();
+    let path = format!("/hooks/{token}?src=crm&src=ignored&page=2");
+    let headers = [("content-type", "application/json"), ("x-account", "acme"), ("x-tag", "a"), ("x-tag", "b")];
+    let a = send(server.ingest, "PUT", &path, &headers, bytes).await;
+    assert_eq!(a.status, 422);
+    let held = server.api_ok("GET", &format!("/api/triggers/{id}/held"), None, 200).await;
+    let hid = held["held"][0]["id"].as_str().unwrap().to_owned();
+    let request = &held["held"][0]["request"];
+    assert_eq!(request["method"], "PUT");
+    assert_eq!(request["headers"]["x-account"], "acme");
+    assert_eq!(request["headers"]["x-tag"], "a, b");
+    assert_eq!(request["query"], json!({"src": "crm", "page": "2"}));
+
+    // Kept across a restart; the replay gives the script that request.
+    let dir = server.stop().await;
+    let server = start_with(test_config(&dir)).await;
+    let echo = "function map(p, r) { return {payload: {target: {usersById: [p.user]}, detail: \
+                {method: r.method, account: r.headers['x-account'], tags: r.headers['x-tag'], src: r.query.src}}}; }";
+    let mapping = json!({"kind": "script", "source": echo});
+    server.api_ok("PUT", &format!("/api/triggers/{id}/mapping"), Some(mapping), 200).await;
+    let replayed = server.api_ok("POST", &format!("/api/held/{hid}/replay"), None, 202).await;
+    let event =
+        server.api_ok("GET", &format!("/api/events/{}", replayed["eventId"].as_str().unwrap()), None, 200).await;
+    assert_eq!(
+        event["payload"]["payload"]["detail"],
+        json!({"method": "PUT", "account": "acme", "tags": "a, b", "src": "crm"})
+    );
+    server.stop().await;
+}
