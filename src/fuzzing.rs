@@ -190,6 +190,8 @@ pub fn allowlist(data: &[u8]) {
 ///   signature preset, an allow-list behind a trusted proxy (the peer), shape check
 ///   `referenced`;
 /// - `shaped` (test): the golden Zendesk custom-body case, no security, shape check `sample`.
+///
+/// Bodies are limited to 4 KiB, below libFuzzer's input sizes, so the 413 paths are reached.
 struct IngestServer {
     runtime: tokio::runtime::Runtime,
     state: State,
@@ -214,7 +216,7 @@ impl IngestServer {
     fn open() -> IngestServer {
         let runtime =
             tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a tokio runtime starts");
-        let config = Config { data_dir: ingest_data_dir(), max_body_bytes: 16 * 1024, ..Config::default() };
+        let config = Config { data_dir: ingest_data_dir(), max_body_bytes: 4096, ..Config::default() };
         // The writer thread is detached: it lives as long as the process.
         let (state, _writer) =
             runtime.block_on(State::open(config, "http://hookmap.fuzz", "fuzz")).expect("the fuzz server state opens");
