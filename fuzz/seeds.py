@@ -90,3 +90,61 @@ for name, source in [
     ("syntax", "function map(p) { return {; }"),
 ]:
     write("script", "hostile-" + name, source.encode() + b'\0{"id": 7}')
+
+# ingest: see hookmap::fuzzing::ingest for the layout. One byte per choice: method (0 POST,
+# 1 PUT, 2 GET, 3 PATCH, 4 DELETE, 5 a short name follows), trigger (0 signed, 1 shaped,
+# 2 unknown), content type (0 none, 1 JSON, 2 JSON; charset, 3 +json, 4 form, 5 text/plain,
+# 6 a short value follows), signature (0 valid, 1 stale, 2 wrong secret, 3 missing), query
+# flag (1: a short query follows), headers (1, a name choice, a value: 0 content-length,
+# 1 stripe-signature, 2 x-forwarded-for, 3 content-type, 4 expect, 5 a short name follows),
+# 0, then the body. A short string is a length byte and the bytes.
+def short(text):
+    data = text.encode()
+    assert len(data) < 256
+    return bytes([len(data)]) + data
+
+def ingest(name, body, method=0, trigger=0, content_type=1, signature=0, query=None, headers=()):
+    data = bytes([method]) if isinstance(method, int) else b"\x05" + short(method)
+    data += bytes([trigger]) + (bytes([content_type]) if isinstance(content_type, int) else b"\x06" + short(content_type))
+    data += bytes([signature]) + (b"\x00" if query is None else b"\x01" + short(query))
+    names = ["content-length", "stripe-signature", "x-forwarded-for", "content-type", "expect"]
+    for header, value in headers:
+        data += b"\x01" + (bytes([names.index(header)]) if header in names else b"\x05" + short(header)) + short(value)
+    write("ingest", name, data + b"\x00" + body)
+
+for case in sorted(glob.glob(os.path.join(ROOT, "tests/golden/*/"))):
+    name = os.path.basename(case.rstrip("/"))
+    if name.startswith("stripe-"):
+        ingest(name, read(case + "sample.json"))
+    else:
+        ingest(name, read(case + "sample.json"), trigger=1, content_type=0, signature=3)
+STRIPE = read(os.path.join(ROOT, "tests/golden/stripe-payment-intent-succeeded/sample.json"))
+no_user = json.loads(STRIPE)
+no_user["data"]["object"]["metadata"]["x-user-id"] = ""
+for name, body, options in [
+    ("put-plus-json", STRIPE, dict(method=1, content_type=3)),
+    ("charset", STRIPE, dict(content_type=2)),
+    ("stale-signature", STRIPE, dict(signature=1)),
+    ("wrong-secret", STRIPE, dict(signature=2)),
+    ("unsigned", STRIPE, dict(signature=3)),
+    ("get", STRIPE, dict(method=2)),
+    ("options", STRIPE, dict(method="OPTIONS")),
+    ("unknown-trigger", STRIPE, dict(trigger=2)),
+    ("text-plain", STRIPE, dict(content_type=5)),
+    ("ndjson", STRIPE, dict(content_type="application/x-ndjson")),
+    ("query", STRIPE, dict(query="a=1&b=%20&a=2")),
+    ("declared-too-large", STRIPE, dict(headers=[("content-length", "999999999")])),
+    ("declared-drained", STRIPE, dict(headers=[("content-length", "20000")])),
+    ("forwarded-outside", STRIPE, dict(headers=[("x-forwarded-for", "198.51.100.1")])),
+    ("forwarded-inside", STRIPE, dict(headers=[("x-forwarded-for", "198.51.100.1, 203.0.113.9")])),
+    ("second-signature", STRIPE, dict(headers=[("stripe-signature", "t=1,v1=00")])),
+    ("second-content-type", STRIPE, dict(headers=[("content-type", "text/plain")])),
+    ("expect", STRIPE, dict(headers=[("expect", "100-continue"), ("x-request-id", "req_1")])),
+    ("no-user", json.dumps(no_user).encode(), {}),
+    ("not-json", b'{"id": "evt_1", ', {}),
+    ("empty", b"", {}),
+    ("form-signed", b"id=evt_1&type=payment_intent.succeeded", dict(content_type=4)),
+    ("form-shaped", b"ticket_id=1&requester_id=2&watchers=3&watchers=4", dict(trigger=1, content_type=4, signature=3)),
+    ("form-malformed", b"a=%zz", dict(trigger=1, content_type=4, signature=3)),
+]:
+    ingest("request-" + name, body, **options)

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use http_body_util::{BodyExt, Full, Limited};
-use hyper::body::{Bytes, Incoming};
+use hyper::body::{Body, Bytes};
 use hyper::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderMap, HeaderValue};
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
@@ -39,7 +39,14 @@ pub fn text_response(status: StatusCode, content_type: &'static str, body: Strin
 /// closes while the sender is still writing resets the connection, and the sender then sees
 /// a broken pipe instead of the 413. A declared `Content-Length` beyond what would be
 /// drained is refused at once.
-pub async fn read_body(headers: &HeaderMap, mut body: Incoming, limit: usize) -> Result<Bytes, ApiError> {
+///
+/// `body` is the server's `hyper::body::Incoming`, or any other body (an in-memory
+/// `Full<Bytes>` in tests and the `ingest` fuzz target).
+pub async fn read_body<B>(headers: &HeaderMap, mut body: B, limit: usize) -> Result<Bytes, ApiError>
+where
+    B: Body<Data = Bytes> + Unpin,
+    B::Error: std::fmt::Display,
+{
     let too_large = || ApiError::new(ErrorKind::PayloadTooLarge, format!("the body is larger than {limit} bytes"));
     let declared = headers.get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
     if let Some(length) = declared
@@ -52,7 +59,10 @@ pub async fn read_body(headers: &HeaderMap, mut body: Incoming, limit: usize) ->
     }
     let mut buffered = Vec::with_capacity(declared.map_or(0, |n| n as usize));
     while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|_| ApiError::new(ErrorKind::BadRequest, "the body could not be read"))?;
+        let frame = frame.map_err(|e| {
+            tracing::debug!(error = %e, "the body could not be read");
+            ApiError::new(ErrorKind::BadRequest, "the body could not be read")
+        })?;
         let Ok(data) = frame.into_data() else { continue };
         if buffered.len() + data.len() > limit {
             drain(&mut body, DRAIN_BYTES).await;
@@ -69,7 +79,7 @@ pub const DRAIN_BYTES: usize = 8 * 1024 * 1024;
 pub const DRAIN_TIME: Duration = Duration::from_secs(5);
 
 /// Reads and discards up to `at_most` bytes of `body`, for at most [`DRAIN_TIME`].
-async fn drain(body: &mut Incoming, at_most: usize) {
+async fn drain<B: Body<Data = Bytes> + Unpin>(body: &mut B, at_most: usize) {
     let discard = async {
         let mut seen = 0usize;
         while seen < at_most {

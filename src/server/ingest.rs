@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
-use hyper::body::Incoming;
+use hyper::body::{Body, Bytes};
 use hyper::header::CONTENT_TYPE;
 use hyper::{Method, Request, StatusCode};
 use serde_json::{Value, json};
@@ -24,7 +24,14 @@ use crate::store::{DeliveryState, Held, HeldReason, NewEvent, Problem, records};
 use crate::trigger::{Action, FlowTarget, Mode, ShapeCheck, Status};
 
 /// Answers one ingest request and counts it in the metrics.
-pub async fn handle(state: &State, request: Request<Incoming>, peer: SocketAddr) -> HttpResponse {
+///
+/// The server passes `hyper::body::Incoming`; any body that yields [`Bytes`] works, so the
+/// `ingest` fuzz target calls it with an in-memory `Full<Bytes>` and no socket.
+pub async fn handle<B>(state: &State, request: Request<B>, peer: SocketAddr) -> HttpResponse
+where
+    B: Body<Data = Bytes> + Unpin,
+    B::Error: std::fmt::Display,
+{
     let mut label = String::from("unknown");
     let response = match ingest(state, request, peer, &mut label).await {
         Ok(response) => response,
@@ -34,12 +41,16 @@ pub async fn handle(state: &State, request: Request<Incoming>, peer: SocketAddr)
     response
 }
 
-async fn ingest(
+async fn ingest<B>(
     state: &State,
-    request: Request<Incoming>,
+    request: Request<B>,
     peer: SocketAddr,
     label: &mut String,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<HttpResponse, ApiError>
+where
+    B: Body<Data = Bytes> + Unpin,
+    B::Error: std::fmt::Display,
+{
     let token = match request.uri().path().strip_prefix("/hooks/") {
         Some(token) if !token.is_empty() && !token.contains('/') => token.to_owned(),
         _ => return Err(ApiError::new(ErrorKind::RouteNotFound, "no such route")),
@@ -310,13 +321,17 @@ async fn pause_and_hold(
 }
 
 /// Stores a capture-armed trigger's request as its sample (no signature, no event).
-async fn capture(
+async fn capture<B>(
     state: &State,
     prepared: &Arc<Prepared>,
     content_type: Option<&str>,
     headers: &hyper::HeaderMap,
-    body: Incoming,
-) -> Result<HttpResponse, ApiError> {
+    body: B,
+) -> Result<HttpResponse, ApiError>
+where
+    B: Body<Data = Bytes> + Unpin,
+    B::Error: std::fmt::Display,
+{
     let kind = http::body_kind(content_type)?;
     let bytes = http::read_body(headers, body, state.config.max_body_bytes).await?;
     let sample = parse_body(kind, &bytes, None, true)?;

@@ -32,7 +32,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{Notify, Semaphore, watch};
 
 use crate::mapping::cache::ProgramCache;
-use crate::store::{Store, StoreError, StoreOptions, records};
+use crate::store::{Store, StoreError, StoreOptions, WriterThread, records};
 use crate::trigger::Trigger;
 
 use error::ApiError;
@@ -186,6 +186,47 @@ fn token_hash(token: &str) -> [u8; 32] {
 }
 
 impl State {
+    /// Opens what the handlers share, without listeners or the flow dispatcher: creates the
+    /// data directory if needed, opens (and migrates) the database in it and loads and
+    /// prepares every stored trigger. `base_url` is where senders reach the ingest listener
+    /// (trigger URLs, schemes that sign `[url]`); `admin_token` is what the admin API accepts.
+    ///
+    /// [`start`] uses it; a harness that calls [`ingest::handle`] in-process (the `ingest`
+    /// fuzz target) uses it alone. The writer thread stops once the state and every other
+    /// handle on its store are dropped; [`WriterThread::join`] waits for that.
+    pub async fn open(config: Config, base_url: &str, admin_token: &str) -> Result<(State, WriterThread), StartError> {
+        std::fs::create_dir_all(&config.data_dir)
+            .map_err(|e| StartError::DataDir(format!("{}: {e}", config.data_dir.display())))?;
+        let options = StoreOptions { queue_capacity: config.queue_capacity, batch_max: config.batch_max };
+        let (store, writer) = Store::open(&config.data_dir.join("hookmap.db"), options).map_err(StartError::Store)?;
+        let cache = ProgramCache::new(NonZeroUsize::new(config.cache_capacity.max(1)).unwrap_or(NonZeroUsize::MIN));
+        let registry = Registry::default();
+        let triggers = store.read(records::load_triggers).await.map_err(StartError::Store)?;
+        for trigger in triggers {
+            let id = trigger.id.clone();
+            match Prepared::new(trigger, &cache) {
+                Ok(prepared) => {
+                    registry.put(prepared);
+                }
+                Err(e) => return Err(StartError::Store(StoreError::Corrupt(format!("trigger {id}: {}", e.message)))),
+            }
+        }
+        let state = State {
+            in_flight: Semaphore::new(config.max_in_flight.max(1)),
+            config,
+            store,
+            registry,
+            cache,
+            metrics: metrics::Metrics::default(),
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            admin_token_hash: token_hash(admin_token),
+            edit: tokio::sync::Mutex::new(()),
+            deliveries: Arc::new(Notify::new()),
+            samples: Notify::new(),
+        };
+        Ok((state, writer))
+    }
+
     /// Whether `presented` is the admin token: compares hashes in constant time.
     pub fn admin_token_matches(&self, presented: &str) -> bool {
         let presented = token_hash(presented);
@@ -333,20 +374,6 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     std::fs::create_dir_all(&config.data_dir)
         .map_err(|e| StartError::DataDir(format!("{}: {e}", config.data_dir.display())))?;
     let (token, generated) = admin_token(&config)?;
-    let options = StoreOptions { queue_capacity: config.queue_capacity, batch_max: config.batch_max };
-    let (store, writer) = Store::open(&config.data_dir.join("hookmap.db"), options).map_err(StartError::Store)?;
-    let cache = ProgramCache::new(NonZeroUsize::new(config.cache_capacity.max(1)).unwrap_or(NonZeroUsize::MIN));
-    let registry = Registry::default();
-    let triggers = store.read(records::load_triggers).await.map_err(StartError::Store)?;
-    for trigger in triggers {
-        let id = trigger.id.clone();
-        match Prepared::new(trigger, &cache) {
-            Ok(prepared) => {
-                registry.put(prepared);
-            }
-            Err(e) => return Err(StartError::Store(StoreError::Corrupt(format!("trigger {id}: {}", e.message)))),
-        }
-    }
     let ingest_listener =
         TcpListener::bind(config.ingest_addr).await.map_err(|e| StartError::Bind(config.ingest_addr, e))?;
     let admin_listener =
@@ -354,20 +381,8 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     let ingest_addr = ingest_listener.local_addr().map_err(|e| StartError::Bind(config.ingest_addr, e))?;
     let admin_addr = admin_listener.local_addr().map_err(|e| StartError::Bind(config.admin_addr, e))?;
     let base_url = config.public_url.clone().unwrap_or_else(|| format!("http://{ingest_addr}"));
-    let base_url = base_url.trim_end_matches('/').to_owned();
-    let state = Arc::new(State {
-        in_flight: Semaphore::new(config.max_in_flight.max(1)),
-        config,
-        store,
-        registry,
-        cache,
-        metrics: metrics::Metrics::default(),
-        base_url,
-        admin_token_hash: token_hash(&token),
-        edit: tokio::sync::Mutex::new(()),
-        deliveries: Arc::new(Notify::new()),
-        samples: Notify::new(),
-    });
+    let (state, writer) = State::open(config, &base_url, &token).await?;
+    let state = Arc::new(state);
     let (stop, stopped) = watch::channel(false);
     let ingest = tokio::spawn(accept_loop(ingest_listener, Arc::clone(&state), Listener::Ingest, stopped.clone()));
     let admin = tokio::spawn(accept_loop(admin_listener, Arc::clone(&state), Listener::Admin, stopped.clone()));

@@ -7,13 +7,14 @@ use std::path::Path;
 
 type Target = fn(&[u8]);
 
-const TARGETS: [(&str, Target); 6] = [
+const TARGETS: [(&str, Target); 7] = [
     ("jsonpath", hookmap::fuzzing::jsonpath),
     ("structured_mapping", hookmap::fuzzing::structured_mapping),
     ("properties", hookmap::fuzzing::properties),
     ("signature", hookmap::fuzzing::signature),
     ("allowlist", hookmap::fuzzing::allowlist),
     ("script", hookmap::fuzzing::script),
+    ("ingest", hookmap::fuzzing::ingest),
 ];
 
 fn files(folder: &Path) -> Vec<std::path::PathBuf> {
