@@ -1,5 +1,9 @@
 //! Sandbox costs: a call in a warm instance, a call in a fresh instance, and a new script from
 //! source to its first result (module cache warm).
+//!
+//! With `--features native-boa-baseline`, the same mappings also run in native, in-process boa
+//! (the guest's boa version, built for the host), in the same run: the baseline the sandbox's
+//! warm calls are compared with. Without the feature, boa is not compiled for the host.
 
 use std::hint::black_box;
 use std::path::PathBuf;
@@ -59,10 +63,21 @@ fn benches(c: &mut Criterion) {
     eprintln!("event: {} bytes of JSON", event.len());
 
     let mut group = c.benchmark_group("sandbox");
-    for (name, source) in [("warm/default_style", DEFAULT_STYLE), ("warm/stripe_6_fields", STRIPE_SIX_FIELDS)] {
+    for (name, source) in [("default_style", DEFAULT_STYLE), ("stripe_6_fields", STRIPE_SIX_FIELDS)] {
         let script = sandbox.compile(source, Limits::default()).unwrap_or_else(|e| panic!("{e}"));
-        assert!(script.call(&event, &request).result.is_ok());
-        group.bench_function(name, |b| b.iter(|| black_box(script.call(black_box(&event), &request))));
+        let sandboxed = script.call(&event, &request).result.unwrap_or_else(|e| panic!("{e}"));
+        group
+            .bench_function(format!("warm/{name}"), |b| b.iter(|| black_box(script.call(black_box(&event), &request))));
+        #[cfg(feature = "native-boa-baseline")]
+        {
+            let mut native = native_boa::NativeScript::compile(source);
+            assert_eq!(native.call(&event, &request), sandboxed, "native boa and the sandbox disagree");
+            group.bench_function(format!("native_boa/{name}"), |b| {
+                b.iter(|| black_box(native.call(black_box(&event), &request)))
+            });
+        }
+        #[cfg(not(feature = "native-boa-baseline"))]
+        black_box(sandboxed);
     }
     // The fixed cost of a call: the ABI round trip, the request, a fresh top-level scope.
     let script = sandbox.compile("function map() { return 1; }", Limits::default()).unwrap_or_else(|e| panic!("{e}"));
@@ -93,6 +108,53 @@ fn benches(c: &mut Criterion) {
         b.iter(|| black_box(Sandbox::new(Some(&cache)).unwrap_or_else(|e| panic!("{e}"))))
     });
     group.finish();
+}
+
+/// The baseline: the mapping called in native, in-process boa, as the issue describes it. Per
+/// event: parse the body, `JsValue::from_json` of it and of the request, call the compiled `map`,
+/// `to_json` of the result; the same work the sandbox does per call, without wasm, lazy
+/// conversion, isolation or limits.
+#[cfg(feature = "native-boa-baseline")]
+mod native_boa {
+    use boa_engine::{Context, JsObject, JsValue, Source, js_string};
+    use hookmap::runtime::RequestInfo;
+    use serde_json::Value;
+
+    /// One context with the script's `map`.
+    pub struct NativeScript {
+        /// The realm the script ran in.
+        context: Context,
+        /// The script's `map`.
+        map: JsObject,
+    }
+
+    impl NativeScript {
+        /// Runs `source` once and takes its `map`.
+        pub fn compile(source: &str) -> Self {
+            let mut context = Context::default();
+            context.eval(Source::from_bytes(source)).unwrap_or_else(|e| panic!("native boa: {e}"));
+            let map = context
+                .global_object()
+                .get(js_string!("map"), &mut context)
+                .ok()
+                .and_then(|map| map.as_object())
+                .unwrap_or_else(|| panic!("native boa: the script defines no map"));
+            Self { context, map }
+        }
+
+        /// `map(payload, request)` as JSON.
+        pub fn call(&mut self, payload: &[u8], request: &RequestInfo) -> Value {
+            let payload: Value = serde_json::from_slice(payload).unwrap_or_else(|e| panic!("payload: {e}"));
+            let context = &mut self.context;
+            let payload = JsValue::from_json(&payload, context).unwrap_or_else(|e| panic!("native boa: {e}"));
+            let request = JsValue::from_json(&request.to_json(), context).unwrap_or_else(|e| panic!("native boa: {e}"));
+            let result = self
+                .map
+                .call(&JsValue::undefined(), &[payload, request], context)
+                .unwrap_or_else(|e| panic!("native boa: {e}"));
+            result.to_json(context).unwrap_or_else(|e| panic!("native boa: {e}")).unwrap_or(Value::Null)
+        }
+    }
 }
 
 criterion_group!(sandbox_benches, benches);
