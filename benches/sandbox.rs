@@ -89,6 +89,11 @@ fn benches(c: &mut Criterion) {
     group.bench_function("warm/default_style_small_payload", |b| {
         b.iter(|| black_box(script.call(black_box(small), &request)))
     });
+    // The fixed cost of a fresh instance: instantiation, a one-line script, a constant result.
+    let script = sandbox.compile("function map() { return 1; }", Limits::default()).unwrap_or_else(|e| panic!("{e}"));
+    group.bench_function("fresh_instance/constant", |b| {
+        b.iter(|| black_box(script.call_in_fresh_instance(black_box(b"1"), &request)))
+    });
     let script = sandbox.compile(STRIPE_SIX_FIELDS, Limits::default()).unwrap_or_else(|e| panic!("{e}"));
     group.bench_function("fresh_instance/stripe_6_fields", |b| {
         b.iter(|| black_box(script.call_in_fresh_instance(black_box(&event), &request)))

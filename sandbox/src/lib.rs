@@ -5,11 +5,16 @@
 //!
 //! # ABI
 //! Every export is a plain wasm function; data crosses through this instance's linear memory.
+//! - `hm_init()`: prepares the realm: creates the boa context, installs `console`, takes the
+//!   helpers the payload and the result writer need, and locks the realm down (see [`lock_down`]).
+//!   The host runs it once, when it builds its module cache, and snapshots the instance's memory
+//!   (wasmtime-wizer), so every instance starts with the realm ready; the snapshot no longer
+//!   exports `hm_init`.
 //! - `hm_input(len) -> ptr`: makes the input buffer `len` bytes long and returns its address; the
 //!   host writes the input there.
-//! - `hm_compile(len) -> packed`: the input holds the script source (UTF-8, `len` bytes). Creates
-//!   the context, compiles and runs the script once, checks that it defines `map`, then locks the
-//!   realm down (see [`lockdown`]).
+//! - `hm_compile(len) -> packed`: the input holds the script source (UTF-8, `len` bytes). Compiles
+//!   the script, runs its top level once, checks that it defines `map`, and freezes what the
+//!   script added that outlives the call (the function that wraps it).
 //! - `hm_call(payload_len, request_len) -> packed`: the input holds the payload JSON followed by the
 //!   request JSON. Calls `map(payload, request)` and serialises its result.
 //! - `hm_record_reads(on)`: while on, envelopes also list the payload properties read
@@ -28,8 +33,8 @@ use boa_engine::object::{IntegrityLevel, ObjectInitializer};
 use boa_engine::property::{Attribute, PropertyKey};
 use boa_engine::value::JsVariant;
 use boa_engine::{
-    Context, JsError, JsObject, JsResult, JsString, JsValue, NativeFunction, Script, Source,
-    js_string,
+    Context, JsError, JsNativeError, JsObject, JsResult, JsString, JsValue, NativeFunction, Script,
+    Source, js_string,
 };
 use serde_json::{Map, Value, json};
 
@@ -106,10 +111,13 @@ const HIDDEN_INTRINSICS: &str = r#"(function () {
 
 /// One instance's engine state.
 struct Engine {
-    /// The boa context: one realm, locked down after compilation.
+    /// The boa context: one realm, locked down before any author code runs.
     context: Context,
-    /// Calling it runs the script's top level in a fresh scope and returns its `map`.
-    factory: JsObject,
+    /// Every object the lockdown froze, so that freezing what a script adds stops at the realm.
+    locked: HashSet<JsObject>,
+    /// Calling it runs the script's top level in a fresh scope and returns its `map`; set by
+    /// `hm_compile`.
+    factory: Option<JsObject>,
 }
 
 /// The realm's own functions the result writer uses, taken before the author's code ran.
@@ -126,7 +134,7 @@ thread_local! {
     static INPUT: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
     /// The last output envelope; the host reads it after each call.
     static OUTPUT: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
-    /// The compiled script, once `hm_compile` succeeded.
+    /// The realm (set by `hm_init`) and the compiled script (set by `hm_compile`).
     static ENGINE: RefCell<Option<Engine>> = const { RefCell::new(None) };
     /// See [`WriterHelpers`]; set once per instance.
     static WRITER: RefCell<Option<WriterHelpers>> = const { RefCell::new(None) };
@@ -167,6 +175,19 @@ impl Console {
         }
         self.bytes += text.len();
         self.lines.push(json!([level, text]));
+    }
+}
+
+/// Prepares the realm; see the crate docs. A failure here is a bug in the guest, not something a
+/// script can cause: it aborts (a trap), and the host reports that it cannot build the module.
+#[unsafe(no_mangle)]
+pub extern "C" fn hm_init() {
+    match prepare_realm() {
+        Ok(engine) => ENGINE.with_borrow_mut(|slot| *slot = Some(engine)),
+        Err(e) => {
+            eprintln!("cannot prepare the realm: {e}");
+            std::process::abort();
+        }
     }
 }
 
@@ -242,78 +263,106 @@ fn finish(outcome: Result<Value, Value>) -> u64 {
     })
 }
 
-/// Creates the context, compiles `source`, runs its top level once and locks the realm down.
-fn compile(source: &str) -> Result<(), Value> {
+/// Creates the context with `console`, the helpers the payload and the result writer need, and
+/// locks the realm down: the state every instance starts from.
+fn prepare_realm() -> JsResult<Engine> {
     let mut context = Context::default();
-    let internal = |e: JsError| json!({"kind": "internal", "message": e.to_string()});
-    install_console(&mut context).map_err(internal)?;
+    install_console(&mut context)?;
     let object_keys = context
         .intrinsics()
         .constructors()
         .object()
         .constructor()
-        .get(js_string!("keys"), &mut context)
-        .map_err(internal)?
+        .get(js_string!("keys"), &mut context)?
         .as_object()
-        .ok_or_else(|| json!({"kind": "internal", "message": "Object.keys is missing"}))?;
-
+        .ok_or_else(|| JsNativeError::typ().with_message("Object.keys is missing"))?;
     let is_array = context
         .intrinsics()
         .constructors()
         .array()
         .constructor()
-        .get(js_string!("isArray"), &mut context)
-        .map_err(internal)?
+        .get(js_string!("isArray"), &mut context)?
         .as_object()
-        .ok_or_else(|| json!({"kind": "internal", "message": "Array.isArray is missing"}))?;
-
+        .ok_or_else(|| JsNativeError::typ().with_message("Array.isArray is missing"))?;
     WRITER.with_borrow_mut(|w| {
         *w = Some(WriterHelpers {
             object_keys,
             is_array,
         })
     });
-    lazy::install(&mut context).map_err(internal)?;
-
-    let wrapped = format!("{PREFIX}{source}{SUFFIX}");
-    let script = Script::parse(
-        Source::from_bytes(wrapped.as_bytes()).with_path(Path::new(SCRIPT_PATH)),
-        None,
-        &mut context,
-    )
-    .map_err(|e| syntax_error(&e, source))?;
-    let factory = script
-        .evaluate(&mut context)
-        .map_err(|e| exception(e, &mut context))?
-        .as_object()
-        .ok_or_else(
-            || json!({"kind": "internal", "message": "the script wrapper is not a function"}),
-        )?;
-    // Run the top level once now, so its errors and a missing `map` are compile errors.
-    let map = factory
-        .call(&JsValue::undefined(), &[], &mut context)
-        .map_err(|e| exception(e, &mut context))?;
-    if !map.is_callable() {
-        return Err(json!({"kind": "missing_map"}));
-    }
-    lock_down(&mut context).map_err(internal)?;
-    ENGINE.with_borrow_mut(|engine| *engine = Some(Engine { context, factory }));
-    Ok(())
+    lazy::install(&mut context)?;
+    let mut locked = HashSet::new();
+    lock_down(&mut context, &mut locked)?;
+    Ok(Engine {
+        context,
+        locked,
+        factory: None,
+    })
 }
 
-/// Makes every object reachable from `globalThis` immutable (after the script's top level ran
-/// once): its own properties, their values, getters and setters, and its prototype chain.
-/// Done natively: the same walk in JavaScript costs tens of milliseconds per instance.
-fn lock_down(context: &mut Context) -> JsResult<()> {
+/// Compiles `source` in the prepared realm and runs its top level once.
+fn compile(source: &str) -> Result<(), Value> {
+    ENGINE.with_borrow_mut(|engine| {
+        let Some(engine) = engine else {
+            return Err(
+                json!({"kind": "internal", "message": "the realm is not prepared (hm_init)"}),
+            );
+        };
+        let context = &mut engine.context;
+        let wrapped = format!("{PREFIX}{source}{SUFFIX}");
+        let script = Script::parse(
+            Source::from_bytes(wrapped.as_bytes()).with_path(Path::new(SCRIPT_PATH)),
+            None,
+            context,
+        )
+        .map_err(|e| syntax_error(&e, source))?;
+        let factory = script
+            .evaluate(context)
+            .map_err(|e| exception(e, context))?
+            .as_object()
+            .ok_or_else(
+                || json!({"kind": "internal", "message": "the script wrapper is not a function"}),
+            )?;
+        // Run the top level once now, so its errors and a missing `map` are compile errors.
+        let map = factory
+            .call(&JsValue::undefined(), &[], context)
+            .map_err(|e| exception(e, context))?;
+        if !map.is_callable() {
+            return Err(json!({"kind": "missing_map"}));
+        }
+        // The factory is the one object of the script that outlives a call (sloppy code reaches
+        // it as `arguments.callee`): freeze it, and whatever the top level hung on it.
+        freeze_reachable(vec![factory.clone()], &mut engine.locked, context)
+            .map_err(|e| json!({"kind": "internal", "message": e.to_string()}))?;
+        engine.factory = Some(factory);
+        Ok(())
+    })
+}
+
+/// Makes every object reachable from `globalThis` immutable, before any author code runs: its own
+/// properties, their values, getters and setters, and its prototype chain. The frozen objects are
+/// recorded in `locked`.
+fn lock_down(context: &mut Context, locked: &mut HashSet<JsObject>) -> JsResult<()> {
     context.eval(Source::from_bytes(TAME_OVERRIDES))?;
-    let mut seen: HashSet<JsObject> = HashSet::new();
-    let mut todo = vec![context.global_object()];
+    let mut roots = vec![context.global_object()];
     let hidden = context.eval(Source::from_bytes(HIDDEN_INTRINSICS))?;
     if let Some(hidden) = hidden.as_object() {
-        todo.push(hidden);
+        roots.push(hidden);
     }
+    freeze_reachable(roots, locked, context)
+}
+
+/// Freezes `roots` and every object reachable from them through properties (values, getters,
+/// setters) and prototypes, except those in `locked` (already frozen), and adds them to it.
+/// Done natively: the same walk in JavaScript costs tens of milliseconds.
+fn freeze_reachable(
+    roots: Vec<JsObject>,
+    locked: &mut HashSet<JsObject>,
+    context: &mut Context,
+) -> JsResult<()> {
+    let mut todo = roots;
     while let Some(object) = todo.pop() {
-        if !seen.insert(object.clone()) {
+        if !locked.insert(object.clone()) {
             continue;
         }
         if let Some(prototype) = object.prototype() {
@@ -439,13 +488,17 @@ fn call(payload: &[u8], request: &[u8]) -> Result<Value, Value> {
     let payload: Value = serde_json::from_slice(payload).map_err(|e| input_error("payload", e))?;
     let request: Value = serde_json::from_slice(request).map_err(|e| input_error("request", e))?;
     ENGINE.with_borrow_mut(|engine| {
-        let Some(engine) = engine else {
+        let Some(Engine {
+            context,
+            factory: Some(factory),
+            ..
+        }) = engine
+        else {
             return Err(json!({"kind": "internal", "message": "no script is compiled"}));
         };
-        let context = &mut engine.context;
         let internal = |e: JsError| json!({"kind": "internal", "message": e.to_string()});
         let [payload, request] = lazy::documents([payload, request], context).map_err(internal)?;
-        let outcome = run_map(&engine.factory, payload, request, context);
+        let outcome = run_map(factory, payload, request, context);
         lazy::release();
         outcome
     })

@@ -1,9 +1,10 @@
-//! The on-disk cache of the compiled guest module.
+//! The on-disk cache of the compiled, pre-initialised guest module.
 //!
-//! Compiling the 6 MB guest with Cranelift takes seconds; loading a serialised copy takes
+//! Building the module (pre-initialising the 6 MB guest, see `snapshot`, which compiles it once,
+//! then compiling the snapshot with Cranelift) takes seconds; loading a serialised copy takes
 //! milliseconds. An entry is named by a hash of the engine's compatibility hash (wasmtime
-//! version, target, configuration) and the guest's bytes, so a new guest or engine never loads a
-//! stale entry. Each entry ends with a SHA-256 of its contents: a truncated or corrupt file is
+//! version, target, configuration), the snapshot's format and the guest's bytes, so a new guest,
+//! engine or pre-initialiser never loads a stale entry. Each entry ends with a SHA-256 of its contents: a truncated or corrupt file is
 //! recompiled and replaced, never loaded. Entries are written to a temporary file and renamed, so
 //! a reader never sees a half-written entry.
 //!
@@ -28,11 +29,12 @@ const CHECKSUM_LEN: usize = 32;
 pub enum ModuleSource {
     /// Loaded from a valid cache entry.
     Cache,
-    /// Compiled, then written to the cache (there was no entry, or it was invalid).
+    /// Pre-initialised and compiled, then written to the cache (there was no entry, or it was
+    /// invalid).
     Compiled,
 }
 
-/// Loads the module for `wasm` from `dir`, or compiles it and stores it there.
+/// Loads the module for `wasm` from `dir`, or pre-initialises and compiles it and stores it there.
 pub(crate) fn load_or_compile(
     engine: &Engine,
     wasm: &[u8],
@@ -42,7 +44,8 @@ pub(crate) fn load_or_compile(
     if let Some(module) = load(engine, &path) {
         return Ok((module, ModuleSource::Cache));
     }
-    let module = Module::from_binary(engine, wasm).map_err(RuntimeError::Module)?;
+    let snapshot = super::snapshot::pre_initialise(engine, wasm)?;
+    let module = Module::from_binary(engine, &snapshot).map_err(RuntimeError::Module)?;
     store(&module, dir, &path)?;
     prune(dir, &path);
     Ok((module, ModuleSource::Compiled))
@@ -79,6 +82,7 @@ fn entry_name(engine: &Engine, wasm: &[u8]) -> String {
     engine.precompile_compatibility_hash().hash(&mut engine_hash);
     let mut digest = Sha256::new();
     digest.update(engine_hash.finish().to_le_bytes());
+    digest.update(super::snapshot::SNAPSHOT_FORMAT.as_bytes());
     digest.update(wasm);
     let hex: String = digest.finalize().iter().take(16).map(|b| format!("{b:02x}")).collect();
     format!("guest-{hex}.cwasm")

@@ -12,6 +12,8 @@ pub enum RuntimeError {
     Engine(wasmtime::Error),
     /// The guest module could not be compiled or linked.
     Module(wasmtime::Error),
+    /// The guest could not be pre-initialised (its realm prepared and snapshotted).
+    Snapshot(wasmtime::Error),
     /// The module cache directory could not be created or written.
     Cache {
         /// The file or directory concerned.
@@ -28,6 +30,7 @@ impl fmt::Display for RuntimeError {
         match self {
             Self::Engine(e) => write!(f, "cannot configure the wasm engine: {e}"),
             Self::Module(e) => write!(f, "cannot prepare the sandbox guest module: {e:#}"),
+            Self::Snapshot(e) => write!(f, "cannot pre-initialise the sandbox guest: {e:#}"),
             Self::Cache { path, source } => {
                 write!(f, "module cache {}: {source}", path.display())
             }
@@ -40,7 +43,7 @@ impl std::error::Error for RuntimeError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Self::Cache { source, .. } | Self::Ticker(source) => Some(source),
-            Self::Engine(_) | Self::Module(_) => None,
+            Self::Engine(_) | Self::Module(_) | Self::Snapshot(_) => None,
         }
     }
 }

@@ -13,8 +13,8 @@ use super::{ConsoleLine, Limits, ScriptOutcome};
 
 /// Period of the epoch ticker; time limits are counted in these ticks.
 pub(crate) const TICK: Duration = Duration::from_millis(1);
-/// Extra time compilation gets over the script's limit: creating the context and locking the
-/// realm down cost a few milliseconds before the author's top level runs.
+/// Extra time compilation gets over the script's limit: parsing and compiling the script comes
+/// before the author's top level runs.
 const SETUP_ALLOWANCE: Duration = Duration::from_millis(250);
 
 /// A live guest instance.
@@ -270,7 +270,7 @@ fn captured_output(output: &[u8]) -> Vec<ConsoleLine> {
 }
 
 /// Epoch ticks for `time`, rounded up, plus one: the current tick may be about to end.
-fn ticks(time: Duration) -> u64 {
+pub(crate) fn ticks(time: Duration) -> u64 {
     let tick = TICK.as_nanos();
     u64::try_from(time.as_nanos().div_ceil(tick)).unwrap_or(u64::MAX / 2) + 1
 }

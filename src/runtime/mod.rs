@@ -1,22 +1,24 @@
 //! The host side of the JavaScript sandbox: mapping scripts are untrusted, so they run in boa
 //! compiled to WebAssembly (`sandbox/`), inside wasmtime, under a time and a memory limit.
 //!
-//! - [`Sandbox`]: one per process. Owns the wasmtime engine, the guest module (compiled once, then
-//!   loaded from a disk cache in milliseconds) and the epoch ticker thread that enforces time
-//!   limits. Creating it costs ~10 s the first time on a machine, milliseconds afterwards.
+//! - [`Sandbox`]: one per process. Owns the wasmtime engine, the guest module (pre-initialised with
+//!   its boa realm ready and compiled once, then loaded from a disk cache in milliseconds) and the
+//!   epoch ticker thread that enforces time limits. Creating it costs seconds the first time on a
+//!   machine (two compilations of the guest), milliseconds afterwards.
 //! - [`Script`]: one compiled mapping script and its pool of warm guest instances. Compiling one
-//!   costs a fresh instance, a boa context and a parse (a few milliseconds); each call then costs
-//!   tens of microseconds.
+//!   costs a fresh instance (copy-on-write of the snapshot) and the script's parse (under a
+//!   millisecond); each call then costs tens of microseconds.
 //! - [`Script::call`] runs `map(payload, request)` for one event and returns a [`ScriptOutcome`]:
 //!   the JSON result or a [`ScriptError`], and the console output.
 //!
-//! Isolation between events: after the script is compiled its realm is locked down (every object
+//! Isolation between events: the realm is locked down before any author code runs (every object
 //! reachable from `globalThis` is frozen), and each call re-runs the script's top level in a fresh
 //! function scope, so one event cannot leave state for the next. See the README, "The sandbox".
 
 mod error;
 mod host;
 mod instance;
+mod snapshot;
 
 #[allow(unsafe_code)]
 mod cache;
@@ -187,11 +189,12 @@ impl Sandbox {
         config.epoch_interruption(true);
         config.max_wasm_stack(MAX_WASM_STACK);
         let engine = Engine::new(&config).map_err(RuntimeError::Engine)?;
+        // Started first: the guest's pre-initialisation (on a cache miss) runs under a deadline too.
+        let ticker = Ticker::start(engine.clone()).map_err(RuntimeError::Ticker)?;
         let dir = cache_dir.map_or_else(default_cache_dir, Path::to_path_buf);
         let (module, module_source) = cache::load_or_compile(&engine, GUEST_WASM, &dir)?;
         let linker = host::linker(&module).map_err(RuntimeError::Module)?;
         let pre = linker.instantiate_pre(&module).map_err(RuntimeError::Module)?;
-        let ticker = Ticker::start(engine).map_err(RuntimeError::Ticker)?;
         Ok(Self { shared: Arc::new(Shared { pre, _ticker: ticker }), module_source })
     }
 
@@ -202,8 +205,8 @@ impl Sandbox {
 
     /// Compiles `source` (which must define `function map(payload, request)`) into a [`Script`].
     ///
-    /// Costs one guest instance: a boa context, the parse, one run of the script's top level and
-    /// the lockdown of its realm. The instance is kept warm for the first call.
+    /// Costs one guest instance (the realm comes ready from the snapshot), the parse and one run of
+    /// the script's top level. The instance is kept warm for the first call.
     pub fn compile(&self, source: &str, limits: Limits) -> Result<Script, ScriptError> {
         let mut guest = Guest::instantiate(&self.shared.pre, &limits)?;
         guest.compile(source, &limits).map_err(|failure| failure.error)?;
@@ -274,7 +277,8 @@ impl Script {
     }
 
     /// Runs `map(payload, request)` in a new instance, discarded afterwards: the strongest
-    /// isolation, at the cost of creating a boa context per event (about a millisecond).
+    /// isolation, at the cost of an instance of the snapshot and a compilation of the script per
+    /// event (a few hundred microseconds).
     pub fn call_in_fresh_instance(&self, payload_json: &[u8], request: &RequestInfo) -> ScriptOutcome {
         match self.new_instance() {
             Ok(guest) => self.call_in(guest, payload_json, request, false),

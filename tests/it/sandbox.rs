@@ -449,6 +449,50 @@ fn globals_do_not_carry_over_between_events() {
 }
 
 #[test]
+fn the_realm_is_locked_before_the_top_level_runs() {
+    // The top level runs once at compile time and again for every event: it meets the same frozen
+    // realm both times, so what it does to shared objects cannot differ between them.
+    let script = script(
+        r#"try { Object.prototype.polluted = 1; } catch (e) {}
+           try { globalThis.shared = {}; } catch (e) {}
+           const seen = { polluted: ({}).polluted !== undefined, shared: typeof shared !== 'undefined' };
+           function map(p) { return seen; }"#,
+    );
+    assert_eq!(ok(&script, json!({})), json!({"polluted": false, "shared": false}));
+    let error =
+        sandbox().compile("'use strict'; Object.prototype.x = 1; function map(p) { return 1; }", Limits::default());
+    assert!(
+        matches!(&error, Err(ScriptError::Exception { message, line: Some(1), .. }) if message.starts_with("TypeError")),
+        "{:?}",
+        error.err()
+    );
+}
+
+#[test]
+fn the_script_wrapper_carries_no_state_between_events() {
+    // Sloppy code reaches the function that wraps the script as `arguments.callee`; it is frozen
+    // once the top level has run at compile time.
+    let script = script(
+        r#"var wrapper = arguments.callee;
+           wrapper.count = (wrapper.count || 0) + 1;
+           function map(p) { return { count: wrapper.count, frozen: Object.isFrozen(wrapper) }; }"#,
+    );
+    for _ in 0..3 {
+        assert_eq!(ok(&script, json!({})), json!({"count": 1, "frozen": true}));
+    }
+}
+
+#[test]
+fn fresh_instances_of_the_snapshot_do_not_share_random_state() {
+    // Every instance starts from one memory snapshot: `Math.random` must not be seeded in it.
+    let script = script("function map(p) { return [Math.random(), Math.random()]; }");
+    let first = script.call_in_fresh_instance(b"1", &request()).result;
+    let second = script.call_in_fresh_instance(b"1", &request()).result;
+    assert!(first.is_ok(), "{first:?}");
+    assert_ne!(first, second);
+}
+
+#[test]
 fn strict_scripts_see_the_lockdown_as_a_type_error() {
     let script = script("'use strict'; function map(p) { Object.prototype.x = 1; return 1; }");
     let error = err(&script, json!({}));
