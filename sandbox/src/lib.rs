@@ -36,7 +36,7 @@ use boa_engine::{
     Context, JsError, JsNativeError, JsObject, JsResult, JsString, JsValue, NativeFunction, Script,
     Source, js_string,
 };
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 mod lazy;
 
@@ -212,7 +212,7 @@ pub extern "C" fn hm_compile(len: u32) -> u64 {
         Ok(source) => compile(&source),
         Err(_) => Err(json!({"kind": "input", "message": "the script is not UTF-8"})),
     };
-    finish(outcome.map(|()| Value::Null))
+    finish(outcome.map(|()| b"null".to_vec()))
 }
 
 /// Calls `map` on the payload and request held in the input buffer; see the crate docs.
@@ -238,24 +238,38 @@ pub extern "C" fn hm_record_reads(on: u32) {
     lazy::record_reads(on != 0);
 }
 
-/// Writes the envelope for `outcome`, the console lines and, while recording, the payload
-/// properties read, to the output buffer.
-fn finish(outcome: Result<Value, Value>) -> u64 {
+/// Writes the envelope for `outcome` (the result as JSON text, or the error), the console lines
+/// and, while recording, the payload properties read, to the output buffer.
+fn finish(outcome: Result<Vec<u8>, Value>) -> u64 {
     let console = CONSOLE.with_borrow_mut(|console| {
         let lines = std::mem::take(&mut console.lines);
         *console = Console::new();
         lines
     });
-    let mut envelope = match outcome {
-        Ok(value) => json!({"ok": value, "console": console}),
-        Err(error) => json!({"error": error, "console": console}),
-    };
-    if let (Some(reads), Value::Object(envelope)) = (lazy::take_reads(), &mut envelope) {
-        envelope.insert("reads".into(), json!(reads));
-    }
+    let reads = lazy::take_reads();
     OUTPUT.with_borrow_mut(|output| {
         output.clear();
-        if serde_json::to_writer(&mut *output, &envelope).is_err() {
+        let written = (|| -> serde_json::Result<()> {
+            match &outcome {
+                Ok(result) => {
+                    output.extend_from_slice(br#"{"ok":"#);
+                    output.extend_from_slice(result);
+                }
+                Err(error) => {
+                    output.extend_from_slice(br#"{"error":"#);
+                    serde_json::to_writer(&mut *output, error)?;
+                }
+            }
+            output.extend_from_slice(br#","console":"#);
+            serde_json::to_writer(&mut *output, &console)?;
+            if let Some(reads) = &reads {
+                output.extend_from_slice(br#","reads":"#);
+                serde_json::to_writer(&mut *output, reads)?;
+            }
+            output.push(b'}');
+            Ok(())
+        })();
+        if written.is_err() {
             output.clear();
             output.extend_from_slice(br#"{"error":{"kind":"internal","message":"cannot write the result"},"console":[]}"#);
         }
@@ -471,7 +485,7 @@ fn describe(value: &JsValue, context: &mut Context) -> String {
     if value.is_object() {
         // Through [[Get]], so lazy payload objects and getters show their properties.
         return match write_json(value, context) {
-            Ok(json) => json.to_string(),
+            Ok(json) => String::from_utf8(json).unwrap_or_else(|_| value.display().to_string()),
             Err(_) => value.display().to_string(),
         };
     }
@@ -483,7 +497,7 @@ fn describe(value: &JsValue, context: &mut Context) -> String {
 }
 
 /// Runs `map` on one event.
-fn call(payload: &[u8], request: &[u8]) -> Result<Value, Value> {
+fn call(payload: &[u8], request: &[u8]) -> Result<Vec<u8>, Value> {
     let input_error = |what: &str, e: serde_json::Error| json!({"kind": "input", "message": format!("the {what} is not valid JSON: {e}")});
     let payload: Value = serde_json::from_slice(payload).map_err(|e| input_error("payload", e))?;
     let request: Value = serde_json::from_slice(request).map_err(|e| input_error("request", e))?;
@@ -510,7 +524,7 @@ fn run_map(
     payload: JsValue,
     request: JsValue,
     context: &mut Context,
-) -> Result<Value, Value> {
+) -> Result<Vec<u8>, Value> {
     let map = factory
         .call(&JsValue::undefined(), &[], context)
         .map_err(|e| exception(e, context))?;
@@ -523,8 +537,8 @@ fn run_map(
     write_json(&result, context)
 }
 
-/// Writes `value` as JSON through `[[Get]]`; see [`ResultWriter`].
-fn write_json(value: &JsValue, context: &mut Context) -> Result<Value, Value> {
+/// Writes `value` as JSON text through `[[Get]]`; see [`ResultWriter`].
+fn write_json(value: &JsValue, context: &mut Context) -> Result<Vec<u8>, Value> {
     let Some(helpers) = WRITER.with_borrow(Clone::clone) else {
         return Err(json!({"kind": "internal", "message": "the result writer is not set up"}));
     };
@@ -533,13 +547,16 @@ fn write_json(value: &JsValue, context: &mut Context) -> Result<Value, Value> {
         is_array: &helpers.is_array,
         ancestors: Vec::new(),
         size: 0,
+        out: Vec::new(),
     };
     let mut path = String::from("result");
-    writer.write(value, &mut path, context)
+    writer.write(value, &mut path, context)?;
+    Ok(writer.out)
 }
 
-/// Serialises a script result to JSON through the object's own `[[Get]]`, so getters and Proxy
-/// traps run inside the sandbox, and says what and where any non-JSON value is.
+/// Serialises a script result to JSON text through the object's own `[[Get]]`, so getters and
+/// Proxy traps run inside the sandbox, and says what and where any non-JSON value is. Written
+/// straight to text: building a `serde_json::Value` first cost as much again.
 struct ResultWriter<'a> {
     /// `Object.keys`, which lists enumerable own string keys (through Proxy traps).
     object_keys: &'a JsObject,
@@ -549,16 +566,18 @@ struct ResultWriter<'a> {
     ancestors: Vec<JsObject>,
     /// Approximate bytes written so far.
     size: usize,
+    /// The JSON text written so far (discarded on an error).
+    out: Vec<u8>,
 }
 
 impl ResultWriter<'_> {
-    /// Converts `value` found at `path`.
+    /// Writes `value` found at `path`.
     fn write(
         &mut self,
         value: &JsValue,
         path: &mut String,
         context: &mut Context,
-    ) -> Result<Value, Value> {
+    ) -> Result<(), Value> {
         let not_json =
             |what: &str, path: &str| json!({"kind": "not_json", "what": what, "path": path});
         self.size += 8;
@@ -566,20 +585,25 @@ impl ResultWriter<'_> {
             return Err(json!({"kind": "result_too_large", "limit": RESULT_LIMIT}));
         }
         match value.variant() {
-            JsVariant::Null => Ok(Value::Null),
-            JsVariant::Undefined => Err(not_json("undefined", path)),
-            JsVariant::Boolean(b) => Ok(Value::Bool(b)),
-            JsVariant::Integer32(i) => Ok(Value::from(i)),
-            JsVariant::Float64(f) => Ok(number(f)),
+            JsVariant::Null => self.out.extend_from_slice(b"null"),
+            JsVariant::Undefined => return Err(not_json("undefined", path)),
+            JsVariant::Boolean(true) => self.out.extend_from_slice(b"true"),
+            JsVariant::Boolean(false) => self.out.extend_from_slice(b"false"),
+            JsVariant::Integer32(i) => {
+                serde_json::to_writer(&mut self.out, &i).map_err(|e| write_error(&e))?
+            }
+            JsVariant::Float64(f) => {
+                serde_json::to_writer(&mut self.out, &number(f)).map_err(|e| write_error(&e))?
+            }
             JsVariant::String(s) => {
                 self.size += s.len();
                 if self.size > RESULT_LIMIT {
                     return Err(json!({"kind": "result_too_large", "limit": RESULT_LIMIT}));
                 }
-                Ok(Value::String(s.to_std_string_escaped()))
+                self.string(&s.to_std_string_escaped())?;
             }
-            JsVariant::BigInt(_) => Err(not_json("BigInt", path)),
-            JsVariant::Symbol(_) => Err(not_json("Symbol", path)),
+            JsVariant::BigInt(_) => return Err(not_json("BigInt", path)),
+            JsVariant::Symbol(_) => return Err(not_json("Symbol", path)),
             JsVariant::Object(object) => {
                 if object.is_callable() {
                     return Err(not_json("function", path));
@@ -593,18 +617,50 @@ impl ResultWriter<'_> {
                 self.ancestors.push(object.clone());
                 let written = self.write_object(&object, path, context);
                 self.ancestors.pop();
-                written
+                written?;
             }
         }
+        Ok(())
     }
 
-    /// Converts an object or array (`toJSON` is honoured, as `JSON.stringify` does).
+    /// Appends `text` as a JSON string (with JSON's escapes).
+    fn string(&mut self, text: &str) -> Result<(), Value> {
+        serde_json::to_writer(&mut self.out, text).map_err(|e| write_error(&e))
+    }
+
+    /// Writes `value` as the property `name` of the object being written, after a comma unless
+    /// it is the `first`; leaves undefined values out, as `JSON.stringify` does.
+    fn member(
+        &mut self,
+        name: &str,
+        value: &JsValue,
+        first: &mut bool,
+        path: &mut String,
+        context: &mut Context,
+    ) -> Result<(), Value> {
+        self.size += name.len();
+        if value.is_undefined() {
+            return Ok(());
+        }
+        if !std::mem::take(first) {
+            self.out.push(b',');
+        }
+        self.string(name)?;
+        self.out.push(b':');
+        let base = path.len();
+        push_key(path, name);
+        let written = self.write(value, path, context);
+        path.truncate(base);
+        written
+    }
+
+    /// Writes an object or array (`toJSON` is honoured, as `JSON.stringify` does).
     fn write_object(
         &mut self,
         object: &JsObject,
         path: &mut String,
         context: &mut Context,
-    ) -> Result<Value, Value> {
+    ) -> Result<(), Value> {
         let thrown = |e: JsError, context: &mut Context| exception(e, context);
         let to_json = object
             .get(js_string!("toJSON"), context)
@@ -643,22 +699,27 @@ impl ResultWriter<'_> {
                 .get(js_string!("length"), context)
                 .and_then(|l| l.to_length(context))
                 .map_err(|e| thrown(e, context))?;
-            let mut items = Vec::new();
+            self.out.push(b'[');
             for index in 0..len {
                 let item = object
                     .get(PropertyKey::from(index), context)
                     .map_err(|e| thrown(e, context))?;
-                path.push_str(&format!("[{index}]"));
+                if index > 0 {
+                    self.out.push(b',');
+                }
                 // Like JSON.stringify, undefined and functions in arrays become null.
-                let written = if item.is_undefined() || item.is_callable() {
-                    Ok(Value::Null)
-                } else {
-                    self.write(&item, path, context)
-                };
+                if item.is_undefined() || item.is_callable() {
+                    self.size += 8;
+                    self.out.extend_from_slice(b"null");
+                    continue;
+                }
+                path.push_str(&format!("[{index}]"));
+                let written = self.write(&item, path, context);
                 path.truncate(base);
-                items.push(written?);
+                written?;
             }
-            return Ok(Value::Array(items));
+            self.out.push(b']');
+            return Ok(());
         }
         if object.is::<OrdinaryObject>() {
             return self.write_ordinary(object, path, context);
@@ -678,7 +739,8 @@ impl ResultWriter<'_> {
             .get(js_string!("length"), context)
             .and_then(|l| l.to_length(context))
             .map_err(|e| thrown(e, context))?;
-        let mut map = Map::new();
+        self.out.push(b'{');
+        let mut first = true;
         for index in 0..count {
             let key = keys
                 .get(PropertyKey::from(index), context)
@@ -688,44 +750,25 @@ impl ResultWriter<'_> {
                 .get(key.clone(), context)
                 .map_err(|e| thrown(e, context))?;
             let name = key.to_std_string_escaped();
-            self.size += name.len();
-            // Like JSON.stringify, undefined-valued properties are left out.
-            if item.is_undefined() {
-                continue;
-            }
-            push_key(path, &name);
-            let written = self.write(&item, path, context);
-            path.truncate(base);
-            map.insert(name, written?);
+            self.member(&name, &item, &mut first, path, context)?;
         }
-        Ok(Value::Object(map))
+        self.out.push(b'}');
+        Ok(())
     }
-}
 
-/// A JSON number for `f` as `JSON.stringify` writes it: integral values without a fraction,
-/// non-finite values as `null`.
-fn number(f: f64) -> Value {
-    const SAFE: f64 = 9_007_199_254_740_992.0; // 2^53
-    if f.fract() == 0.0 && f.abs() < SAFE {
-        return Value::from(f as i64);
-    }
-    serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)
-}
-
-impl ResultWriter<'_> {
-    /// Converts a plain object: its enumerable own string keys, read without calling `Object.keys`.
+    /// Writes a plain object: its enumerable own string keys, read without calling `Object.keys`.
     fn write_ordinary(
         &mut self,
         object: &JsObject,
         path: &mut String,
         context: &mut Context,
-    ) -> Result<Value, Value> {
+    ) -> Result<(), Value> {
         let thrown = |e: JsError, context: &mut Context| exception(e, context);
-        let base = path.len();
         let keys = object
             .own_property_keys(context)
             .map_err(|e| thrown(e, context))?;
-        let mut map = Map::new();
+        self.out.push(b'{');
+        let mut first = true;
         for key in keys {
             let name = match &key {
                 PropertyKey::String(s) => s.to_std_string_escaped(),
@@ -742,17 +785,27 @@ impl ResultWriter<'_> {
                 continue;
             }
             let item = object.get(key, context).map_err(|e| thrown(e, context))?;
-            self.size += name.len();
-            if item.is_undefined() {
-                continue;
-            }
-            push_key(path, &name);
-            let written = self.write(&item, path, context);
-            path.truncate(base);
-            map.insert(name, written?);
+            self.member(&name, &item, &mut first, path, context)?;
         }
-        Ok(Value::Object(map))
+        self.out.push(b'}');
+        Ok(())
     }
+}
+
+/// The envelope error for a result that cannot be written as text (not expected: the writer
+/// writes to memory).
+fn write_error(error: &serde_json::Error) -> Value {
+    json!({"kind": "internal", "message": format!("cannot write the result: {error}")})
+}
+
+/// A JSON number for `f` as `JSON.stringify` writes it: integral values without a fraction,
+/// non-finite values as `null`.
+fn number(f: f64) -> Value {
+    const SAFE: f64 = 9_007_199_254_740_992.0; // 2^53
+    if f.fract() == 0.0 && f.abs() < SAFE {
+        return Value::from(f as i64);
+    }
+    serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)
 }
 
 /// Appends `.name`, or `["name"]` when `name` is not an identifier, to `path`.

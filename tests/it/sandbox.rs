@@ -626,6 +626,33 @@ fn the_payload_behaves_like_plain_objects() {
 }
 
 #[test]
+fn results_are_written_as_json_stringify_writes_them() {
+    // The guest writes the result's JSON text itself: numbers, escapes, holes and left-out keys.
+    let script = script(
+        r#"function map(p) {
+             return {
+               numbers: [0.1, -0, 1e21, 2 ** 53, -(2 ** 31), 1 / 3, NaN, Infinity, 42],
+               strings: ["quote \" backslash \\ tab \t", "\u0001", "é€😀", "\ud800"],
+               holes: [undefined, function () {}, , 1],
+               skipped: { a: undefined, b: 1 },
+               "odd key": { 2: "two", 1: "one", x: true },
+               empty: [{}, []],
+             };
+           }"#,
+    );
+    let expected = json!({
+        "numbers": [0.1, 0, 1e21, 9_007_199_254_740_992.0, -2_147_483_648, 0.333_333_333_333_333_3, null, null, 42],
+        "strings": ["quote \" backslash \\ tab \t", "\u{1}", "é€😀", "\\uD800"],
+        "holes": [null, null, null, 1],
+        "skipped": {"b": 1},
+        "odd key": {"1": "one", "2": "two", "x": true},
+        "empty": [{}, []],
+    });
+    // Compared as text, so the order of keys counts too.
+    assert_eq!(ok(&script, json!({})).to_string(), expected.to_string());
+}
+
+#[test]
 fn payloads_of_every_json_type_arrive_intact() {
     let script = script("function map(p) { return p; }");
     for payload in [
