@@ -98,6 +98,14 @@ fn benches(c: &mut Criterion) {
     group.bench_function("fresh_instance/stripe_6_fields", |b| {
         b.iter(|| black_box(script.call_in_fresh_instance(black_box(&event), &request)))
     });
+    // A new script without a call: a fresh instance of the snapshot and the script's compilation.
+    group.bench_function("compile/stripe_6_fields", |b| {
+        b.iter(|| {
+            black_box(
+                sandbox.compile(black_box(STRIPE_SIX_FIELDS), Limits::default()).unwrap_or_else(|e| panic!("{e}")),
+            )
+        })
+    });
     group.bench_function("compile_to_first_result/stripe_6_fields", |b| {
         b.iter(|| {
             let script =
