@@ -4,9 +4,9 @@
 //! then compiling the snapshot with Cranelift) takes seconds; loading a serialised copy takes
 //! milliseconds. An entry is named by a hash of the engine's compatibility hash (wasmtime
 //! version, target, configuration), the snapshot's format and the guest's bytes, so a new guest,
-//! engine or pre-initialiser never loads a stale entry. Each entry ends with a SHA-256 of its contents: a truncated or corrupt file is
-//! recompiled and replaced, never loaded. Entries are written to a temporary file and renamed, so
-//! a reader never sees a half-written entry.
+//! engine or pre-initialiser never loads a stale entry. Each entry ends with a SHA-256 of its
+//! contents: a truncated or corrupt file is rebuilt and replaced, never loaded. Entries are written
+//! to a temporary file and renamed, so a reader never sees a half-written entry.
 //!
 //! This is the only module with `unsafe` code (allowed where it is declared): wasmtime's
 //! deserialisation trusts its input.
