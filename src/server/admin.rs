@@ -534,7 +534,7 @@ async fn test(state: &State, id: &str) -> Result<HttpResponse, ApiError> {
     let sample = prepared.trigger.sample.clone().ok_or_else(no_sample)?;
     let now = crate::clock::now_ms();
     let input = Input { body: sample, request: RequestInfo::bare(now) };
-    let payload = ingest::map(state, &prepared, input).map_err(|problems| mapping_failed(&problems))?;
+    let payload = ingest::map(state, &prepared, &input).map_err(|problems| mapping_failed(&problems))?;
     let event_id = ingest::append(state, &prepared, Mode::Test, payload, now, false).await?;
     Ok(http::json_response(StatusCode::ACCEPTED, &json!({"eventId": event_id, "mode": "test"})))
 }
@@ -555,7 +555,7 @@ async fn replay(state: &State, id: &str) -> Result<HttpResponse, ApiError> {
     };
     let kind = http::body_kind(held.content_type.as_deref())?;
     let body = ingest::parse_body(kind, &held.body, prepared.program.as_deref(), false)?;
-    match ingest::map(state, &prepared, Input { body, request: held.request.clone() }) {
+    match ingest::map(state, &prepared, &Input { body, request: held.request.clone() }) {
         Ok(payload) => {
             let event_id = crate::ids::record_id("evt")?;
             let delivery = match prepared.trigger.flow.target {

@@ -97,13 +97,14 @@ where
     let parsed = parse_body(kind, &bytes, prepared.program.as_deref(), full)?;
     let received_at = crate::clock::now_ms();
     let info = request_info(&parts, received_at);
-    let request = HeldRequest { content_type, body: bytes.to_vec(), received_at, info: info.clone() };
+    // What a refusal from here on holds; built only then, so an accepted request copies nothing.
+    let held_request = |info| HeldRequest { content_type, body: bytes.to_vec(), received_at, info };
     let mode = match prepared.trigger.status {
         Status::Test => Mode::Test,
         Status::Live => Mode::Live,
         Status::Paused { .. } => {
             let problems = vec![Problem { path: "$".into(), message: "the trigger was paused".into() }];
-            let held = hold(state, trigger_id, HeldReason::Paused, problems, request).await?;
+            let held = hold(state, trigger_id, HeldReason::Paused, problems, held_request(info)).await?;
             return Err(ApiError::new(
                 ErrorKind::Paused,
                 format!("the trigger is paused; the request is held as {held}"),
@@ -115,7 +116,7 @@ where
         && let Err(problems) = shape.check(&parsed)
     {
         let first = problems.first().map(|p| p.path.clone()).unwrap_or_default();
-        let held = pause_and_hold(state, &prepared, problems, request).await?;
+        let held = pause_and_hold(state, &prepared, problems, held_request(info)).await?;
         return Err(ApiError::new(
             ErrorKind::Paused,
             format!(
@@ -124,7 +125,8 @@ where
         )
         .at(first));
     }
-    match map(state, &prepared, Input { body: parsed, request: info }) {
+    let input = Input { body: parsed, request: info };
+    match map(state, &prepared, &input) {
         Ok(payload) => {
             let event_id = append(state, &prepared, mode, payload, received_at, true).await?;
             Ok(http::json_response(StatusCode::ACCEPTED, &json!({"eventId": event_id, "mode": mode.as_str()})))
@@ -132,7 +134,7 @@ where
         Err(problems) => {
             let count = problems.len();
             let first = problems.first().map(|p| p.path.clone()).unwrap_or_default();
-            let held = hold(state, trigger_id, HeldReason::Mapping, problems, request).await?;
+            let held = hold(state, trigger_id, HeldReason::Mapping, problems, held_request(input.request)).await?;
             Err(ApiError::new(
                 ErrorKind::MappingFailed,
                 format!("the mapping failed ({count} error(s)); the request is held as {held}"),
@@ -203,12 +205,12 @@ fn request_info(parts: &hyper::http::request::Parts, received_at: i64) -> Reques
 }
 
 /// Runs the trigger's mapping: the validated payload, or every problem with its path.
-pub(super) fn map(state: &State, prepared: &Prepared, input: Input) -> Result<Value, Vec<Problem>> {
+pub(super) fn map(state: &State, prepared: &Prepared, input: &Input) -> Result<Value, Vec<Problem>> {
     let Some(program) = &prepared.program else {
         return Err(vec![Problem { path: "mapping".into(), message: "the trigger has no mapping".into() }]);
     };
     let started = Instant::now();
-    let result = program.run(&input);
+    let result = program.run(input);
     state.metrics.mapping_latency(started.elapsed());
     result.map_err(|errors| {
         errors.0.iter().map(|e| Problem { path: e.field().to_owned(), message: e.to_string() }).collect()
