@@ -301,12 +301,9 @@ impl Script {
         if let Err(failure) = guest.record_reads(&self.limits) {
             return (ScriptOutcome { result: Err(failure.error), console: failure.console }, Vec::new());
         }
-        let request = match serde_json::to_vec(&request.to_json()) {
+        let request = match encode_request(request) {
             Ok(request) => request,
-            Err(e) => {
-                let error = ScriptError::Internal { message: format!("cannot encode the request: {e}") };
-                return (ScriptOutcome { result: Err(error), console: Vec::new() }, Vec::new());
-            }
+            Err(failed) => return (failed, Vec::new()),
         };
         match guest.call(payload_json, &request, &self.limits) {
             Ok((outcome, reads)) => (outcome, leaves(reads)),
@@ -316,12 +313,9 @@ impl Script {
 
     /// Calls `guest`, and returns it to the pool if `keep` and it is still healthy.
     fn call_in(&self, mut guest: Guest, payload_json: &[u8], request: &RequestInfo, keep: bool) -> ScriptOutcome {
-        let request = match serde_json::to_vec(&request.to_json()) {
+        let request = match encode_request(request) {
             Ok(request) => request,
-            Err(e) => {
-                let error = ScriptError::Internal { message: format!("cannot encode the request: {e}") };
-                return ScriptOutcome { result: Err(error), console: Vec::new() };
-            }
+            Err(failed) => return failed,
         };
         match guest.call(payload_json, &request, &self.limits) {
             Ok((outcome, _)) => {
@@ -344,6 +338,14 @@ impl Script {
         guest.compile(&self.source, &self.limits)?;
         Ok(guest)
     }
+}
+
+/// `request` as the JSON the guest reads, or the outcome of a call that could not encode it.
+fn encode_request(request: &RequestInfo) -> Result<Vec<u8>, ScriptOutcome> {
+    serde_json::to_vec(&request.to_json()).map_err(|e| ScriptOutcome {
+        result: Err(ScriptError::Internal { message: format!("cannot encode the request: {e}") }),
+        console: Vec::new(),
+    })
 }
 
 /// `paths` without those that a longer path extends with keys only (`$['a']` goes when
