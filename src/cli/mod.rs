@@ -11,9 +11,12 @@ mod props;
 mod serve;
 mod verify;
 
+use std::path::Path;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use hookmap::mapping::script;
+use hookmap::runtime::SandboxConfig;
 
 /// hookmap: map inbound webhooks into the target schema.
 #[derive(Parser)]
@@ -43,7 +46,18 @@ enum Command {
 
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> ExitCode {
-    let outcome = match cli.command {
+    if !matches!(cli.command, Command::Serve(_)) {
+        // A command answers within a second or two even when the sandbox's module cache is empty.
+        script::configure_sandbox(SandboxConfig::new().quick_start(true).on_compile(compiling_notice));
+    }
+    let code = run_command(cli.command);
+    finish_sandbox_cache();
+    code
+}
+
+/// Runs one command.
+fn run_command(command: Command) -> ExitCode {
+    let outcome = match command {
         Command::Map(args) => map::run(&args),
         Command::Check(args) => check::run(&args),
         Command::Props(args) => props::run(&args),
@@ -58,5 +72,24 @@ pub fn run(cli: Cli) -> ExitCode {
             eprintln!("error: {error}");
             error.exit_code()
         }
+    }
+}
+
+/// Says why the first script mapping of a version waits.
+fn compiling_notice(cache_dir: &Path) {
+    eprintln!("hookmap: compiling the script sandbox for this version (about a second; cached in {})", cache_dir.display());
+}
+
+/// Waits for the optimised sandbox module to reach the cache, when a script mapping started the
+/// sandbox without one, so the next command loads it in milliseconds.
+fn finish_sandbox_cache() {
+    let Some(sandbox) = script::started_sandbox() else {
+        return;
+    };
+    if sandbox.is_caching() {
+        eprintln!("hookmap: saving the optimised script sandbox to the cache (a few seconds, once per version)");
+    }
+    if let Err(error) = sandbox.finish_caching() {
+        eprintln!("warning: the script sandbox was not cached: {error}");
     }
 }

@@ -6,27 +6,39 @@
 //! missing sections become `{}` and the result is validated with the target schema,
 //! exactly like a structured mapping's (user ids must already be strings).
 
-use std::path::Path;
 use std::sync::OnceLock;
 
 use super::error::{CompileError, CompileErrorKind, CompileErrors};
 use super::node::Node;
 use super::{Limits, Program};
-use crate::runtime::{RuntimeError, Sandbox};
+use crate::runtime::{RuntimeError, Sandbox, SandboxConfig};
 
+/// How the process-wide sandbox starts, when set before it starts.
+static CONFIG: OnceLock<SandboxConfig> = OnceLock::new();
+/// The process-wide sandbox, started by the first script compiled (or [`start_sandbox`]).
 static SANDBOX: OnceLock<Result<Sandbox, RuntimeError>> = OnceLock::new();
 
-/// Starts the process-wide sandbox with its compiled module cached in `cache_dir`
-/// (default: [`crate::runtime::default_cache_dir`]); later calls, and scripts compiled
-/// before it, use whichever sandbox started first.
-pub fn start_sandbox(cache_dir: Option<&Path>) -> Result<&'static Sandbox, &'static RuntimeError> {
-    SANDBOX.get_or_init(|| Sandbox::new(cache_dir)).as_ref()
+/// Sets how the process-wide sandbox starts (default: [`SandboxConfig::new`]). Takes effect only
+/// before it starts and only once: returns whether it did.
+pub fn configure_sandbox(config: SandboxConfig) -> bool {
+    SANDBOX.get().is_none() && CONFIG.set(config).is_ok()
+}
+
+/// Starts the process-wide sandbox now (a server does so before it reports ready, so no
+/// request waits for it); later calls return the same sandbox or error.
+pub fn start_sandbox() -> Result<&'static Sandbox, &'static RuntimeError> {
+    SANDBOX.get_or_init(|| CONFIG.get_or_init(SandboxConfig::new).start()).as_ref()
+}
+
+/// The process-wide sandbox, if it has started.
+pub fn started_sandbox() -> Option<&'static Sandbox> {
+    SANDBOX.get().and_then(|started| started.as_ref().ok())
 }
 
 /// Compiles a script mapping.
 pub fn compile(source: &str, limits: Limits) -> Result<Program, CompileErrors> {
     let error = |kind| CompileErrors(vec![CompileError { field: String::new(), kind }]);
-    let sandbox = start_sandbox(None).map_err(|e| error(CompileErrorKind::Sandbox(e.to_string())))?;
+    let sandbox = start_sandbox().map_err(|e| error(CompileErrorKind::Sandbox(e.to_string())))?;
     let script = sandbox.compile(source, limits).map_err(|e| error(CompileErrorKind::Script(e)))?;
     Ok(Program::new(Node::Script(script)))
 }

@@ -2,7 +2,7 @@
 //!
 //! Building the module (pre-initialising the 6 MB guest, see `snapshot`, which compiles it once,
 //! then compiling the snapshot with Cranelift) takes seconds; loading a serialised copy takes
-//! milliseconds. An entry is named by a hash of the engine's compatibility hash (wasmtime
+//! milliseconds. Only modules of the optimising compiler (Cranelift) are cached. An entry is named by a hash of the engine's compatibility hash (wasmtime
 //! version, target, configuration), the snapshot's format and the guest's bytes, so a new guest,
 //! engine or pre-initialiser never loads a stale entry. Each entry ends with a SHA-256 of its
 //! contents: a truncated or corrupt file is rebuilt and replaced, never loaded. Entries are written
@@ -32,23 +32,25 @@ pub enum ModuleSource {
     /// Pre-initialised and compiled, then written to the cache (there was no entry, or it was
     /// invalid).
     Compiled,
+    /// There was no valid entry: pre-initialised and compiled with the baseline compiler (Winch,
+    /// about a second, slower code) to answer at once, while the optimised module is compiled
+    /// and written to the cache on a background thread.
+    Baseline,
 }
 
-/// Loads the module for `wasm` from `dir`, or pre-initialises and compiles it and stores it there.
-pub(crate) fn load_or_compile(
-    engine: &Engine,
-    wasm: &[u8],
-    dir: &Path,
-) -> Result<(Module, ModuleSource), RuntimeError> {
-    let path = dir.join(entry_name(engine, wasm));
-    if let Some(module) = load(engine, &path) {
-        return Ok((module, ModuleSource::Cache));
-    }
-    let snapshot = super::snapshot::pre_initialise(engine, wasm)?;
-    let module = Module::from_binary(engine, &snapshot).map_err(RuntimeError::Module)?;
-    store(&module, dir, &path)?;
-    prune(dir, &path);
-    Ok((module, ModuleSource::Compiled))
+/// Where the entry for `wasm` compiled by `engine` lives in `dir`.
+pub(crate) fn entry_path(engine: &Engine, wasm: &[u8], dir: &Path) -> PathBuf {
+    dir.join(entry_name(engine, wasm))
+}
+
+/// Compiles the pre-initialised guest `snapshot` with `engine` and writes it to the cache entry at
+/// `path` (removing stale entries of other versions beside it).
+pub(crate) fn compile_and_store(engine: &Engine, snapshot: &[u8], path: &Path) -> Result<Module, RuntimeError> {
+    let module = Module::from_binary(engine, snapshot).map_err(RuntimeError::Module)?;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    store(&module, dir, path)?;
+    prune(dir, path);
+    Ok(module)
 }
 
 /// Entries of other guests or engines unused for this long are removed when a new one is written.
@@ -89,7 +91,7 @@ fn entry_name(engine: &Engine, wasm: &[u8]) -> String {
 }
 
 /// The module in the entry at `path`, if the entry exists and is intact.
-fn load(engine: &Engine, path: &Path) -> Option<Module> {
+pub(crate) fn load(engine: &Engine, path: &Path) -> Option<Module> {
     let bytes = fs::read(path).ok()?;
     let split = bytes.len().checked_sub(CHECKSUM_LEN)?;
     let (body, checksum) = bytes.split_at(split);

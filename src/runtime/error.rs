@@ -21,8 +21,14 @@ pub enum RuntimeError {
         /// What went wrong.
         source: std::io::Error,
     },
-    /// The epoch ticker thread could not be started.
-    Ticker(std::io::Error),
+    /// A thread of the sandbox (the epoch ticker, the background compilation for the cache)
+    /// could not be started, or ended in a panic (`source` then says so).
+    Thread {
+        /// The thread's name.
+        name: &'static str,
+        /// What went wrong.
+        source: std::io::Error,
+    },
 }
 
 impl fmt::Display for RuntimeError {
@@ -34,7 +40,7 @@ impl fmt::Display for RuntimeError {
             Self::Cache { path, source } => {
                 write!(f, "module cache {}: {source}", path.display())
             }
-            Self::Ticker(e) => write!(f, "cannot start the epoch ticker thread: {e}"),
+            Self::Thread { name, source } => write!(f, "thread {name}: {source}"),
         }
     }
 }
@@ -42,7 +48,7 @@ impl fmt::Display for RuntimeError {
 impl std::error::Error for RuntimeError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Self::Cache { source, .. } | Self::Ticker(source) => Some(source),
+            Self::Cache { source, .. } | Self::Thread { source, .. } => Some(source),
             Self::Engine(_) | Self::Module(_) | Self::Snapshot(_) => None,
         }
     }

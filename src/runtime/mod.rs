@@ -3,8 +3,10 @@
 //!
 //! - [`Sandbox`]: one per process. Owns the wasmtime engine, the guest module (pre-initialised with
 //!   its boa realm ready and compiled once, then loaded from a disk cache in milliseconds) and the
-//!   epoch ticker thread that enforces time limits. Creating it costs seconds the first time on a
-//!   machine (two compilations of the guest), milliseconds afterwards.
+//!   epoch ticker thread that enforces time limits. Creating it costs milliseconds from the cache;
+//!   without a cache entry, seconds (two compilations of the guest by Cranelift), or about a
+//!   second with [`SandboxConfig::quick_start`] (Winch, the baseline compiler, while Cranelift
+//!   fills the cache on a background thread).
 //! - [`Script`]: one compiled mapping script and its pool of warm guest instances. Compiling one
 //!   costs a fresh instance (copy-on-write of the snapshot) and the script's parse (under a
 //!   millisecond); each call then costs tens of microseconds.
@@ -13,7 +15,7 @@
 //!
 //! Isolation between events: the realm is locked down before any author code runs (every object
 //! reachable from `globalThis` is frozen), and each call re-runs the script's top level in a fresh
-//! function scope, so one event cannot leave state for the next. See the README, "The sandbox".
+//! function scope, so one event cannot leave state for the next. See `docs/sandbox.md`.
 
 mod error;
 mod host;
@@ -30,7 +32,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use serde_json::Value;
-use wasmtime::{Config, Engine, InstancePre};
+use wasmtime::{Config, Engine, InstancePre, Module, Strategy};
 
 pub use cache::ModuleSource;
 pub use error::{RuntimeError, ScriptError};
@@ -165,12 +167,94 @@ pub struct ScriptOutcome {
     pub console: Vec<ConsoleLine>,
 }
 
+/// How a [`Sandbox`] starts: where its module cache is and what it does when the cache has no
+/// module for this guest and engine. Every setting has a default; [`Sandbox::new`] uses them all
+/// but the cache directory.
+#[derive(Debug, Clone, Default)]
+pub struct SandboxConfig {
+    /// The module cache directory (default: [`default_cache_dir`]).
+    cache_dir: Option<PathBuf>,
+    /// Start with the baseline compiler on a cache miss (default: false).
+    quick_start: bool,
+    /// Told the cache directory before a compilation on a cache miss (default: nobody).
+    on_compile: Option<fn(&Path)>,
+}
+
+impl SandboxConfig {
+    /// The default configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Where compiled guest modules are cached (default: [`default_cache_dir`]).
+    pub fn cache_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.cache_dir = Some(dir.into());
+        self
+    }
+
+    /// On a cache miss, compile the guest with the baseline compiler (Winch: about a second,
+    /// code a few times slower) and start at once, while the optimised module is compiled and
+    /// cached on a background thread ([`Sandbox::finish_caching`] waits for it). Default `false`:
+    /// compile the optimised module before starting (several seconds), as a server wants.
+    pub fn quick_start(mut self, quick: bool) -> Self {
+        self.quick_start = quick;
+        self
+    }
+
+    /// A function told the cache directory just before the guest is compiled because the cache
+    /// had no module for it: a command line prints why it waits (default: none).
+    pub fn on_compile(mut self, notice: fn(&Path)) -> Self {
+        self.on_compile = Some(notice);
+        self
+    }
+
+    /// Starts a sandbox with this configuration: milliseconds from the cache, otherwise one or
+    /// two compilations of the guest.
+    pub fn start(&self) -> Result<Sandbox, RuntimeError> {
+        let dir = self.cache_dir.clone().unwrap_or_else(default_cache_dir);
+        let optimising = Engine::new(&engine_config(Strategy::Cranelift)).map_err(RuntimeError::Engine)?;
+        let entry = cache::entry_path(&optimising, GUEST_WASM, &dir);
+        if let Some(module) = cache::load(&optimising, &entry) {
+            return Sandbox::from_module(optimising, module, ModuleSource::Cache, None);
+        }
+        if let Some(notice) = self.on_compile {
+            notice(&dir);
+        }
+        if self.quick_start {
+            // Winch may not support this machine: the optimised path is then the only one.
+            if let Ok(baseline) = Engine::new(&engine_config(Strategy::Winch)) {
+                return Sandbox::start_baseline(baseline, optimising, entry);
+            }
+        }
+        let ticker = Ticker::start(optimising.clone())?;
+        let snapshot = snapshot::pre_initialise(&optimising, GUEST_WASM)?;
+        let module = cache::compile_and_store(&optimising, &snapshot, &entry)?;
+        Sandbox::with_ticker(ticker, module, ModuleSource::Compiled, None)
+    }
+}
+
+/// The name of the epoch ticker thread.
+const TICKER_THREAD: &str = "hookmap-epoch";
+/// The name of the thread that compiles the optimised module for the cache after a quick start.
+const CACHING_THREAD: &str = "hookmap-module-cache";
+
+/// The wasmtime configuration of the sandbox's engines, with the given compiler.
+fn engine_config(strategy: Strategy) -> Config {
+    let mut config = Config::new();
+    config.strategy(strategy);
+    config.epoch_interruption(true);
+    config.max_wasm_stack(MAX_WASM_STACK);
+    config
+}
+
 /// The sandbox: wasm engine, guest module and epoch ticker. One per process; `Send + Sync`.
 pub struct Sandbox {
     /// State shared with every [`Script`].
     shared: Arc<Shared>,
     /// Where the module came from.
     module_source: ModuleSource,
+    /// The background compilation of the optimised module for the cache, after a quick start.
+    caching: Mutex<Option<JoinHandle<Result<(), RuntimeError>>>>,
 }
 
 /// What scripts share: the engine and the pre-linked guest.
@@ -185,20 +269,72 @@ impl Sandbox {
     /// Starts the sandbox, loading the compiled guest from `cache_dir` (default
     /// [`default_cache_dir`]) or compiling it there (seconds) when there is no valid entry.
     pub fn new(cache_dir: Option<&Path>) -> Result<Self, RuntimeError> {
-        let mut config = Config::new();
-        config.epoch_interruption(true);
-        config.max_wasm_stack(MAX_WASM_STACK);
-        let engine = Engine::new(&config).map_err(RuntimeError::Engine)?;
-        // Started first: the guest's pre-initialisation (on a cache miss) runs under a deadline too.
-        let ticker = Ticker::start(engine.clone()).map_err(RuntimeError::Ticker)?;
-        let dir = cache_dir.map_or_else(default_cache_dir, Path::to_path_buf);
-        let (module, module_source) = cache::load_or_compile(&engine, GUEST_WASM, &dir)?;
-        let linker = host::linker(&module).map_err(RuntimeError::Module)?;
-        let pre = linker.instantiate_pre(&module).map_err(RuntimeError::Module)?;
-        Ok(Self { shared: Arc::new(Shared { pre, _ticker: ticker }), module_source })
+        let config = SandboxConfig::new();
+        match cache_dir {
+            Some(dir) => config.cache_dir(dir).start(),
+            None => config.start(),
+        }
     }
 
-    /// Whether the guest module was loaded from the disk cache or compiled.
+    /// A sandbox running `module` of `engine`.
+    fn from_module(
+        engine: Engine,
+        module: Module,
+        module_source: ModuleSource,
+        caching: Option<JoinHandle<Result<(), RuntimeError>>>,
+    ) -> Result<Self, RuntimeError> {
+        let ticker = Ticker::start(engine)?;
+        Self::with_ticker(ticker, module, module_source, caching)
+    }
+
+    /// A sandbox running `module`, whose engine `ticker` drives.
+    fn with_ticker(
+        ticker: Ticker,
+        module: Module,
+        module_source: ModuleSource,
+        caching: Option<JoinHandle<Result<(), RuntimeError>>>,
+    ) -> Result<Self, RuntimeError> {
+        let linker = host::linker(&module).map_err(RuntimeError::Module)?;
+        let pre = linker.instantiate_pre(&module).map_err(RuntimeError::Module)?;
+        Ok(Self { shared: Arc::new(Shared { pre, _ticker: ticker }), module_source, caching: Mutex::new(caching) })
+    }
+
+    /// Pre-initialises and compiles the guest with the `baseline` engine, and compiles the same
+    /// snapshot with the `optimising` engine into the cache `entry` on a background thread.
+    fn start_baseline(baseline: Engine, optimising: Engine, entry: PathBuf) -> Result<Self, RuntimeError> {
+        // Started first: the guest's pre-initialisation runs under a deadline too.
+        let ticker = Ticker::start(baseline.clone())?;
+        let snapshot = Arc::new(snapshot::pre_initialise(&baseline, GUEST_WASM)?);
+        let module = Module::from_binary(&baseline, &snapshot).map_err(RuntimeError::Module)?;
+        let caching = std::thread::Builder::new()
+            .name(CACHING_THREAD.into())
+            .spawn(move || cache::compile_and_store(&optimising, &snapshot, &entry).map(drop))
+            .map_err(|source| RuntimeError::Thread { name: CACHING_THREAD, source })?;
+        Self::with_ticker(ticker, module, ModuleSource::Baseline, Some(caching))
+    }
+
+    /// Whether the optimised module is still being compiled for the cache (after a quick start
+    /// that found no cache entry).
+    pub fn is_caching(&self) -> bool {
+        self.caching.lock().is_ok_and(|caching| caching.as_ref().is_some_and(|thread| !thread.is_finished()))
+    }
+
+    /// Waits until the optimised module is in the cache (after a quick start that found no
+    /// entry; at once otherwise), so the next process loads it in milliseconds.
+    pub fn finish_caching(&self) -> Result<(), RuntimeError> {
+        let thread = self.caching.lock().ok().and_then(|mut caching| caching.take());
+        match thread.map(JoinHandle::join) {
+            None => Ok(()),
+            Some(Ok(result)) => result,
+            Some(Err(_)) => Err(RuntimeError::Thread {
+                name: CACHING_THREAD,
+                source: std::io::Error::other("panicked while compiling the module for the cache"),
+            }),
+        }
+    }
+
+    /// Whether the guest module was loaded from the disk cache, compiled, or compiled by the
+    /// baseline compiler.
     pub fn module_source(&self) -> ModuleSource {
         self.module_source
     }
@@ -220,9 +356,12 @@ impl Sandbox {
     }
 }
 
-/// The default module cache: `$XDG_CACHE_HOME/hookmap`, `$HOME/.cache/hookmap`, else
-/// `./hookmap-data/cache`.
+/// The default module cache: `$HOOKMAP_CACHE_DIR`, else `$XDG_CACHE_HOME/hookmap`, else
+/// `$HOME/.cache/hookmap`, else `./hookmap-data/cache`.
 pub fn default_cache_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("HOOKMAP_CACHE_DIR").filter(|d| !d.is_empty()) {
+        return PathBuf::from(dir);
+    }
     if let Some(dir) = std::env::var_os("XDG_CACHE_HOME").filter(|d| !d.is_empty()) {
         return PathBuf::from(dir).join("hookmap");
     }
@@ -376,10 +515,10 @@ struct Ticker {
 
 impl Ticker {
     /// Starts the ticker for `engine`.
-    fn start(engine: Engine) -> std::io::Result<Self> {
+    fn start(engine: Engine) -> Result<Self, RuntimeError> {
         let stop = Arc::new(AtomicBool::new(false));
         let stopping = Arc::clone(&stop);
-        let thread = std::thread::Builder::new().name("hookmap-epoch".into()).spawn(move || {
+        let thread = std::thread::Builder::new().name(TICKER_THREAD.into()).spawn(move || {
             // One epoch per TICK of wall time: a sleep that overshoots (a loaded machine) is made
             // up with several increments, so time limits do not stretch with scheduling delays.
             let started = std::time::Instant::now();
@@ -392,7 +531,8 @@ impl Ticker {
                     ticked += 1;
                 }
             }
-        })?;
+        });
+        let thread = thread.map_err(|source| RuntimeError::Thread { name: TICKER_THREAD, source })?;
         Ok(Self { stop, thread: Some(thread) })
     }
 }

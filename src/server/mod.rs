@@ -371,6 +371,7 @@ fn admin_token(config: &Config) -> Result<(String, bool), StartError> {
 
 /// Starts the server described by `config`.
 pub async fn start(config: Config) -> Result<Running, StartError> {
+    prepare_sandbox().await;
     std::fs::create_dir_all(&config.data_dir)
         .map_err(|e| StartError::DataDir(format!("{}: {e}", config.data_dir.display())))?;
     let (token, generated) = admin_token(&config)?;
@@ -399,6 +400,20 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         tracing::info!("hookmap stopped");
     });
     Ok(Running { ingest_addr, admin_addr, admin_token: token, admin_token_generated: generated, stop, done })
+}
+
+/// Starts the script sandbox before the server reports ready, so no request waits for its module
+/// (seconds when the module cache has none for this version). A sandbox that cannot start is
+/// logged; structured mappings work without it, and script mappings report its error.
+async fn prepare_sandbox() {
+    let started = std::time::Instant::now();
+    tracing::info!(cache = %crate::runtime::default_cache_dir().display(), "preparing the script sandbox");
+    let sandbox = tokio::task::spawn_blocking(|| crate::mapping::script::start_sandbox().map(|s| s.module_source()));
+    match sandbox.await {
+        Ok(Ok(source)) => tracing::info!(?source, elapsed_ms = started.elapsed().as_millis() as u64, "script sandbox ready"),
+        Ok(Err(error)) => tracing::error!(%error, "the script sandbox cannot start; script mappings will fail"),
+        Err(error) => tracing::error!(%error, "the script sandbox's start-up panicked"),
+    }
 }
 
 #[derive(Clone, Copy)]
