@@ -123,7 +123,7 @@ fn benches(c: &mut Criterion) {
     group.finish();
 }
 
-/// The baseline: the mapping called in native, in-process boa, as the issue describes it. Per
+/// The baseline: the mapping called in native, in-process boa. Per
 /// event: parse the body, `JsValue::from_json` of it and of the request, call the compiled `map`,
 /// `to_json` of the result; the same work the sandbox does per call, without wasm, lazy
 /// conversion, isolation or limits.

@@ -309,7 +309,7 @@ pub struct SignatureSpec {
     /// A preset name (`stripe`, `github`, …).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub preset: Option<String>,
-    /// A custom scheme (see the README's scheme table).
+    /// A custom scheme (see the scheme table in docs/security.md).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scheme: Option<Value>,
 }

@@ -4,6 +4,7 @@ use std::io::{self, BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use hookmap::document::JsonError;
 use hookmap::mapping::{Input, MapErrors, Program, RequestInfo, compile};
 use serde_json::json;
 
@@ -41,8 +42,8 @@ pub fn run(args: &MapArgs) -> Result<ExitCode, CliError> {
 }
 
 fn map_one(program: &Program, args: &input::MappingArgs, sample: &Path, pretty: bool) -> Result<ExitCode, CliError> {
-    let body =
-        program.parse_body(&input::read(sample)?).map_err(|error| CliError::Json { path: sample.to_owned(), error })?;
+    let body = parse_body(program, &input::read(sample)?)
+        .map_err(|error| CliError::Json { path: sample.to_owned(), error })?;
     let outcome = program.run_with_console(&args.input(body)?);
     input::print_console(&outcome.console);
     match outcome.result {
@@ -55,6 +56,14 @@ fn map_one(program: &Program, args: &input::MappingArgs, sample: &Path, pretty: 
             Ok(ExitCode::FAILURE)
         }
     }
+}
+
+/// A body parsed for `program`. [`Program::parse_body`] skips what the mapping does not read
+/// without the nesting limit; the CLI holds every document to it, as `check` and `props` do.
+fn parse_body(program: &Program, bytes: &[u8]) -> Result<serde_json::Value, JsonError> {
+    let body = program.parse_body(bytes)?;
+    hookmap::document::check_depth(bytes)?;
+    Ok(body)
 }
 
 /// Prints every error of a failed mapping to stderr.
@@ -151,7 +160,7 @@ fn map_chunk(program: &Program, request: &RequestInfo, lines: &[(usize, Vec<u8>)
     let mut out = Vec::with_capacity(lines.len() * 256);
     let mut failed = false;
     for (number, line) in lines {
-        let result = program.parse_body(line).map_err(|e| vec![e.to_string()]).and_then(|body| {
+        let result = parse_body(program, line).map_err(|e| vec![e.to_string()]).and_then(|body| {
             program
                 .run(&Input { body, request: request.clone() })
                 .map_err(|e| e.0.iter().map(ToString::to_string).collect())

@@ -7,7 +7,7 @@ use serde_json::Value;
 const MIN_PASSING: usize = 696;
 
 /// The cases known to fail (by name), with the reason; they are jsonpath-rust's
-/// behaviour, listed in the README. Any other failing case fails the test.
+/// behaviour, listed in docs/mappings.md. Any other failing case fails the test.
 const KNOWN_FAILURES: [(&str, &str); 7] = [
     ("filter, nested", "a filter inside a filter's existence test selects nothing"),
     ("functions, count, result must be compared", TYPING),

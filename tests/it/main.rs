@@ -11,3 +11,4 @@ mod proptests;
 mod sandbox;
 mod security;
 mod server;
+mod walkthrough;
