@@ -41,7 +41,7 @@ fn presets_run_through_the_cli_with_a_request_file() {
     {
         std::fs::write(dir.join(name), text).unwrap();
     }
-    let output = Command::new(env!("CARGO_BIN_EXE_hookmap"))
+    let output = crate::hookmap_command()
         .args(["map", "--mapping", "github.js", "--sample", "sample.json", "--request", "request.json"])
         .args(["--time-limit-ms", "1000"])
         .current_dir(&dir)

@@ -5,12 +5,20 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use hookmap::runtime::{ConsoleLine, Limits, ModuleSource, RequestInfo, Sandbox, Script, ScriptError, ScriptOutcome};
+use hookmap::runtime::{
+    ConsoleLine, Limits, ModuleSource, RequestInfo, Sandbox, SandboxConfig, Script, ScriptError, ScriptOutcome,
+};
 use serde_json::{Value, json};
 
 /// The module cache shared by the tests (kept between runs, so only the first run compiles).
 fn cache_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("hookmap-module-cache")
+}
+
+/// The shared module cache with the module in it (compiled by the first caller).
+pub fn warm_cache_dir() -> PathBuf {
+    sandbox();
+    cache_dir()
 }
 
 /// One sandbox for the whole test binary, as in the server.
@@ -566,6 +574,44 @@ fn the_module_cache_is_reused_and_a_corrupt_entry_is_recompiled() {
     assert_eq!(script.call(b"[1]", &request()).result, Ok(json!([1])));
     let reloaded = Sandbox::new(Some(dir.path())).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(reloaded.module_source(), ModuleSource::Cache);
+}
+
+/// Cache directories a quick start was told it compiles into.
+static COMPILE_NOTICES: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+
+fn record_compile_notice(dir: &std::path::Path) {
+    if let Ok(mut notices) = COMPILE_NOTICES.lock() {
+        notices.push(dir.to_owned());
+    }
+}
+
+#[test]
+fn a_quick_start_runs_baseline_code_under_the_same_contract_and_limits_and_fills_the_cache() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("no temp dir: {e}"));
+    let config = SandboxConfig::new().cache_dir(dir.path()).quick_start(true).on_compile(record_compile_notice);
+    let quick = config.start().unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(quick.module_source(), ModuleSource::Baseline);
+    assert!(COMPILE_NOTICES.lock().is_ok_and(|notices| notices.contains(&dir.path().to_owned())));
+    let compile = |source: &str, limits| quick.compile(source, limits).unwrap_or_else(|e| panic!("{e}: {source}"));
+    let mapped = compile("function map(p, r) { console.log(r.method); return { id: String(p.id) }; }", Limits::default())
+        .call(br#"{"id": 7}"#, &request());
+    assert_eq!(mapped.result, Ok(json!({"id": "7"})));
+    assert_eq!(mapped.console, vec![ConsoleLine { level: "log".into(), text: "POST".into() }]);
+    let limits = Limits { time: HOSTILE_TIME, ..Limits::default() };
+    let failing = |body: &str| compile(&format!("function map(p) {{ {body} }}"), limits).call(b"{}", &request()).result;
+    assert_eq!(failing("while (true) {}"), Err(ScriptError::TimeLimit { limit: HOSTILE_TIME }));
+    assert_eq!(failing("function f(n) { return f(n + 1) + 1; } return f(0);"), Err(ScriptError::StackOverflow));
+    let memory = failing("const a = []; while (true) a.push({ n: a.length, s: 'x'.repeat(64) });");
+    assert!(memory.as_ref().is_err_and(is_memory_limit), "{memory:?}");
+    let syntax = quick.compile("function map(p) { return {; }", Limits::default()).err();
+    assert!(matches!(syntax, Some(ScriptError::Syntax { line: 1, .. })), "{syntax:?}");
+
+    quick.finish_caching().unwrap_or_else(|e| panic!("{e}"));
+    assert!(!quick.is_caching());
+    let reloaded = config.start().unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(reloaded.module_source(), ModuleSource::Cache);
+    let script = reloaded.compile("function map(p) { return p; }", Limits::default()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(script.call(b"[1]", &request()).result, Ok(json!([1])));
 }
 
 #[test]

@@ -670,7 +670,7 @@ fn tmp_file(name: &str, contents: &[u8]) -> PathBuf {
 }
 
 fn hookmap(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_hookmap")).args(args).output().expect("run hookmap");
+    let out = crate::hookmap_command().args(args).output().expect("run hookmap");
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -770,7 +770,7 @@ fn cli_url_for_square_and_body_from_stdin() {
         if let Some(url) = url {
             args.extend(["--url", url]);
         }
-        let mut child = Command::new(env!("CARGO_BIN_EXE_hookmap"))
+        let mut child = crate::hookmap_command()
             .args(&args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())

@@ -122,7 +122,7 @@ impl Drop for Server {
 /// Starts the binary on free loopback ports with its data in `work/hookmap-data`, and reads
 /// what it prints up to its addresses.
 fn serve(work: &Path) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_hookmap"))
+    let mut child = crate::hookmap_command()
         .args(["serve", "--ingest-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0", "--data-dir", "hookmap-data"])
         .current_dir(work)
         .env_remove("HOOKMAP_ADMIN_TOKEN")

@@ -21,7 +21,7 @@ struct Process {
 }
 
 fn spawn(dir: &std::path::Path) -> Process {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_hookmap"))
+    let mut child = crate::hookmap_command()
         .args(["serve", "--ingest-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0", "--data-dir"])
         .arg(dir)
         .env("HOOKMAP_ADMIN_TOKEN", ADMIN_TOKEN)
