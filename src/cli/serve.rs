@@ -11,7 +11,8 @@ use hookmap::server::{self, Config};
 #[derive(Args)]
 pub struct ServeArgs {
     /// A JSON config file (keys: dataDir, ingestAddr, adminAddr, publicUrl, adminToken, maxBodyBytes,
-    /// maxInFlight, queueCapacity, batchMax, cacheCapacity, maxWaitSeconds, delivery).
+    /// maxInFlight, maxConnections, listenBacklog, maxHeaderBytes, headerTimeoutMs, bodyTimeoutMs,
+    /// queueCapacity, batchMax, cacheCapacity, maxWaitSeconds, delivery).
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
     /// The data directory (database, admin token). Default ./hookmap-data.
@@ -23,7 +24,8 @@ pub struct ServeArgs {
     /// The admin listener's address. Default 127.0.0.1:8081.
     #[arg(long, value_name = "ADDR")]
     admin_addr: Option<SocketAddr>,
-    /// The base URL senders use to reach the ingest listener.
+    /// The base URL senders use to reach the ingest listener. Default http://{ingest address},
+    /// with 0.0.0.0 or :: replaced by loopback.
     #[arg(long, value_name = "URL")]
     public_url: Option<String>,
     /// The largest accepted body, in bytes. Default 1048576.
@@ -113,4 +115,31 @@ pub fn run(args: &ServeArgs) -> ExitCode {
         running.shutdown().await;
         ExitCode::SUCCESS
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::{Args, Command};
+
+    /// Every key of the config file, as serde names them in its "unknown field" error.
+    fn config_keys() -> Vec<String> {
+        let error = serde_json::from_str::<Config>(r#"{"?": 0}"#).err().map(|e| e.to_string()).unwrap_or_default();
+        let expected = error.split("expected one of ").nth(1).unwrap_or_default();
+        expected
+            .split(", ")
+            .map(|key| key.split(" at line").next().unwrap_or(key).trim_matches('`').to_owned())
+            .collect()
+    }
+
+    #[test]
+    fn the_help_lists_every_config_key() {
+        let keys = config_keys();
+        assert!(keys.len() > 10, "{keys:?}");
+        let help = ServeArgs::augment_args(Command::new("serve")).render_long_help().to_string();
+        let help = help.split_whitespace().collect::<Vec<_>>().join(" ");
+        for key in keys {
+            assert!(help.contains(&key), "`hookmap serve --help` does not list {key}:\n{help}");
+        }
+    }
 }

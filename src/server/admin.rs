@@ -124,8 +124,13 @@ async fn admin(state: &State, request: Request<Incoming>) -> Result<HttpResponse
     let body = if parts.method == Method::GET || parts.method == Method::DELETE {
         Value::Null
     } else {
-        let bytes = http::read_body(&parts.headers, body, state.config.max_body_bytes.max(1024 * 1024)).await?;
-        http::parse_json(&bytes)?
+        let limits = http::BodyLimits {
+            max_bytes: state.config.max_body_bytes.max(1024 * 1024),
+            timeout: std::time::Duration::from_millis(state.config.body_timeout_ms),
+            budget: None,
+        };
+        let body = http::read_body(&parts.headers, body, limits).await?;
+        http::parse_json(&body.bytes)?
     };
     let p = |i: usize| params.get(i).map(String::as_str).unwrap_or_default();
     let action = segments.get(3).copied().unwrap_or_default();

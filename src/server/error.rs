@@ -30,6 +30,8 @@ pub enum ErrorKind {
     Conflict,
     /// 409: the trigger is paused; the request is held.
     Paused,
+    /// 408: the body was not received in time; the answer closes the connection.
+    RequestTimeout,
     /// 413: the body is over the limit.
     PayloadTooLarge,
     /// 415: the content type is not JSON nor a form.
@@ -56,6 +58,7 @@ impl ErrorKind {
             ErrorKind::RouteNotFound | ErrorKind::NotFound => StatusCode::NOT_FOUND,
             ErrorKind::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ErrorKind::Conflict | ErrorKind::Paused => StatusCode::CONFLICT,
+            ErrorKind::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             ErrorKind::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ErrorKind::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ErrorKind::Validation | ErrorKind::MappingFailed => StatusCode::UNPROCESSABLE_ENTITY,
@@ -76,6 +79,7 @@ impl ErrorKind {
             ErrorKind::MethodNotAllowed => "method_not_allowed",
             ErrorKind::Conflict => "conflict",
             ErrorKind::Paused => "paused",
+            ErrorKind::RequestTimeout => "request_timeout",
             ErrorKind::PayloadTooLarge => "payload_too_large",
             ErrorKind::UnsupportedMediaType => "unsupported_media_type",
             ErrorKind::Validation => "validation",
@@ -146,6 +150,11 @@ impl ApiError {
         if let Some(allow) = self.allow.and_then(|a| hyper::header::HeaderValue::from_str(&a).ok()) {
             response.headers_mut().insert(hyper::header::ALLOW, allow);
         }
+        if self.kind == ErrorKind::RequestTimeout {
+            // The rest of the body may still be on its way: the connection cannot carry
+            // another request.
+            response.headers_mut().insert(hyper::header::CONNECTION, hyper::header::HeaderValue::from_static("close"));
+        }
         response
     }
 }
@@ -197,6 +206,7 @@ mod tests {
             MethodNotAllowed,
             Conflict,
             Paused,
+            RequestTimeout,
             PayloadTooLarge,
             UnsupportedMediaType,
             Validation,

@@ -1,7 +1,8 @@
 //! `POST|PUT /hooks/{token}`: the request pipeline (see DESIGN.md).
 //!
 //! registry → status gate (404 · capture) → allow-list (403) → rate limit (429) →
-//! content type (415) → body under the limit (413) → signature (401) → parse (400) →
+//! content type (415) → body under the limit (413), within the body timeout (408) and the
+//! bodies' byte budget (503) → an in-flight slot (503) → signature (401) → parse (400) →
 //! paused (409, held) → shape check (409, paused and held) → mapping and validation
 //! (422, held) → durable append (202 `{eventId, mode}`; 503 when the write queue is full).
 
@@ -64,10 +65,6 @@ where
         return Err(not_found());
     }
     *label = prepared.trigger.id.clone();
-    let _permit = state
-        .in_flight
-        .try_acquire()
-        .map_err(|_| ApiError::new(ErrorKind::Unavailable, "too many requests in progress; retry later"))?;
     let (parts, body) = request.into_parts();
     let content_type = parts.headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_owned);
     if prepared.trigger.capturing {
@@ -83,18 +80,20 @@ where
         return Err(ApiError::new(ErrorKind::RateLimited, "the trigger's rate limit is exceeded; retry later"));
     }
     let kind = http::body_kind(content_type.as_deref())?;
-    let bytes = http::read_body(&parts.headers, body, state.config.max_body_bytes).await?;
+    let body = http::read_body(&parts.headers, body, state.ingest_body_limits()).await?;
+    let bytes = &body.bytes;
+    let _slot = state.in_flight_slot()?;
     if let Some((scheme, keys)) = &prepared.signature {
         let path = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
         let url = format!("{}{path}", state.base_url);
-        let signed = SignedRequest::new(&bytes, &headers).with_url(&url);
+        let signed = SignedRequest::new(bytes, &headers).with_url(&url);
         if let Err(reason) = scheme.verify(&signed, keys, SystemTime::now()) {
             tracing::info!(trigger = trigger_id, reason = %reason, "refused: signature");
             return Err(ApiError::new(ErrorKind::Unauthorized, "the request signature is invalid"));
         }
     }
     let full = prepared.trigger.shape_check == ShapeCheck::Sample;
-    let parsed = parse_body(kind, &bytes, prepared.program.as_deref(), full)?;
+    let parsed = parse_body(kind, bytes, prepared.program.as_deref(), full)?;
     let received_at = crate::clock::now_ms();
     let info = request_info(&parts, received_at);
     // What a refusal from here on holds; built only then, so an accepted request copies nothing.
@@ -335,8 +334,9 @@ where
     B::Error: std::fmt::Display,
 {
     let kind = http::body_kind(content_type)?;
-    let bytes = http::read_body(headers, body, state.config.max_body_bytes).await?;
-    let sample = parse_body(kind, &bytes, None, true)?;
+    let body = http::read_body(headers, body, state.ingest_body_limits()).await?;
+    let _slot = state.in_flight_slot()?;
+    let sample = parse_body(kind, &body.bytes, None, true)?;
     crate::sample::properties(&sample).map_err(|e| ApiError::new(ErrorKind::BadRequest, e.to_string()))?;
     state
         .mutate(

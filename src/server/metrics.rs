@@ -116,6 +116,7 @@ pub fn outcome(status: u16) -> &'static str {
         403 => "forbidden",
         404 => "not_found",
         405 => "method_not_allowed",
+        408 => "timeout",
         409 => "held_paused",
         413 => "too_large",
         415 => "unsupported_media_type",

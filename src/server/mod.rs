@@ -16,7 +16,7 @@ pub mod metrics;
 pub mod registry;
 
 use std::convert::Infallible;
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -28,7 +28,7 @@ use hyper::{Request, StatusCode};
 use hyper_util::rt::TokioIo;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::{Notify, Semaphore, watch};
 
 use crate::mapping::cache::ProgramCache;
@@ -42,15 +42,15 @@ use registry::{Prepared, Registry};
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct DeliveryConfig {
-    /// Attempts before an event is declared dead.
+    /// Attempts before an event is declared dead. Default 8.
     pub max_attempts: u32,
-    /// Delay before the first retry, in ms (doubled each retry, with jitter).
+    /// Delay before the first retry, in ms (doubled each retry, with jitter). Default 1000.
     pub base_delay_ms: u64,
-    /// The longest delay between two attempts, in ms.
+    /// The longest delay between two attempts, in ms. Default 300000 (5 minutes).
     pub max_delay_ms: u64,
-    /// Time allowed for one attempt, in ms.
+    /// Time allowed for one attempt (connect, send, answer), in ms. Default 10000.
     pub timeout_ms: u64,
-    /// Deliveries in progress at once.
+    /// Deliveries in progress at once. Default 16.
     pub concurrency: usize,
 }
 
@@ -67,34 +67,55 @@ impl Default for DeliveryConfig {
 }
 
 /// The server's configuration (the JSON config file; every key optional).
+///
+/// `docs/limits.md` explains every limit and timeout of the listeners.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct Config {
-    /// Where the database and the admin token live.
+    /// Where the database and the admin token live. Default `./hookmap-data`.
     pub data_dir: PathBuf,
-    /// The ingest listener's address.
+    /// The ingest listener's address. Default `0.0.0.0:8080`.
     pub ingest_addr: SocketAddr,
-    /// The admin listener's address.
+    /// The admin listener's address. Default `127.0.0.1:8081`.
     pub admin_addr: SocketAddr,
-    /// The base URL senders use (for trigger URLs and schemes that sign `[url]`);
-    /// default `http://{ingest address}`.
+    /// The base URL senders use (for trigger URLs and schemes that sign `[url]`). Default
+    /// `http://{ingest address}`, with an unspecified address (`0.0.0.0`, `::`) replaced by
+    /// loopback (see [`default_public_url`]).
     pub public_url: Option<String>,
-    /// The admin token; default `HOOKMAP_ADMIN_TOKEN`, else the one stored in the data
+    /// The admin token. Default `HOOKMAP_ADMIN_TOKEN`, else the one stored in the data
     /// directory, else a new one.
     pub admin_token: Option<String>,
-    /// The largest accepted ingest body, in bytes.
+    /// The largest accepted ingest body, in bytes; larger ones are refused with 413.
+    /// Default 1048576 (1 MiB).
     pub max_body_bytes: usize,
-    /// Ingest requests processed at once; more are refused with 503.
+    /// Ingest requests mapped and committed at once, once their bodies are read; more are
+    /// refused with 503. Bodies being read share a budget of `maxInFlight × maxBodyBytes`
+    /// bytes (503 when it is spent). Default 1024.
     pub max_in_flight: usize,
-    /// Open connections per listener; beyond it, new connections wait to be accepted.
+    /// Open connections per listener; beyond it, new connections wait in the listen
+    /// backlog. Default 10000.
     pub max_connections: usize,
-    /// Writes waiting for the writer; more are refused with 503.
+    /// The listen backlog of each listener: connections the kernel completes and queues
+    /// until the server accepts them (the kernel caps it: `net.core.somaxconn` on Linux).
+    /// Default 1024.
+    pub listen_backlog: u32,
+    /// The largest request head (request line and headers), in bytes; a larger one is
+    /// answered 431 and the connection closed. Default 65536 (64 KiB).
+    pub max_header_bytes: usize,
+    /// Time a client has to send a complete request head, in ms, counted from when the
+    /// server waits for one (on a new or a kept-alive connection); past it the connection
+    /// is closed without an answer. Default 30000.
+    pub header_timeout_ms: u64,
+    /// Time a client has to send a whole request body, in ms, counted from the end of its
+    /// head; past it the answer is 408 and the connection is closed. Default 10000.
+    pub body_timeout_ms: u64,
+    /// Writes waiting for the writer; more are refused with 503. Default 4096.
     pub queue_capacity: usize,
-    /// The most writes committed in one transaction.
+    /// The most writes committed in one transaction. Default 512.
     pub batch_max: usize,
-    /// Compiled mappings kept in memory.
+    /// Compiled mappings kept in memory (LRU). Default 1024.
     pub cache_capacity: usize,
-    /// The longest `?wait=` of a sample long-poll, in seconds.
+    /// The longest `?wait=` of a sample long-poll, in seconds. Default 60.
     pub max_wait_seconds: u64,
     /// Delivery to flows.
     pub delivery: DeliveryConfig,
@@ -111,6 +132,10 @@ impl Default for Config {
             max_body_bytes: 1024 * 1024,
             max_in_flight: 1024,
             max_connections: 10_000,
+            listen_backlog: 1024,
+            max_header_bytes: 64 * 1024,
+            header_timeout_ms: 30_000,
+            body_timeout_ms: 10_000,
             queue_capacity: 4096,
             batch_max: 512,
             cache_capacity: 1024,
@@ -177,8 +202,10 @@ pub struct State {
     pub deliveries: Arc<Notify>,
     /// Wakes sample long-polls when a sample is captured.
     samples: Notify,
-    /// Bounds the ingest requests in progress.
+    /// Bounds the ingest requests being mapped and committed.
     in_flight: Semaphore,
+    /// Bytes of ingest bodies being read, one permit a byte (`maxInFlight × maxBodyBytes`).
+    body_budget: Semaphore,
 }
 
 fn token_hash(token: &str) -> [u8; 32] {
@@ -211,8 +238,10 @@ impl State {
                 Err(e) => return Err(StartError::Store(StoreError::Corrupt(format!("trigger {id}: {}", e.message)))),
             }
         }
+        let budget = config.max_in_flight.max(1).saturating_mul(config.max_body_bytes.max(1));
         let state = State {
             in_flight: Semaphore::new(config.max_in_flight.max(1)),
+            body_budget: Semaphore::new(budget.min(Semaphore::MAX_PERMITS)),
             config,
             store,
             registry,
@@ -231,6 +260,24 @@ impl State {
     pub fn admin_token_matches(&self, presented: &str) -> bool {
         let presented = token_hash(presented);
         presented.iter().zip(self.admin_token_hash.iter()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
+    }
+
+    /// The limits of an ingest body: `maxBodyBytes`, `bodyTimeoutMs`, and the budget shared by
+    /// the bodies being read, so that memory stays bounded while no slot is held.
+    fn ingest_body_limits(&self) -> http::BodyLimits<'_> {
+        http::BodyLimits {
+            max_bytes: self.config.max_body_bytes,
+            timeout: Duration::from_millis(self.config.body_timeout_ms),
+            budget: Some(&self.body_budget),
+        }
+    }
+
+    /// A slot to map and commit one ingest request whose body is read (503 when all
+    /// `maxInFlight` are taken). Taken after the body, so a slow sender holds none.
+    fn in_flight_slot(&self) -> Result<tokio::sync::SemaphorePermit<'_>, ApiError> {
+        self.in_flight
+            .try_acquire()
+            .map_err(|_| ApiError::new(error::ErrorKind::Unavailable, "too many requests in progress; retry later"))
     }
 
     /// A trigger's URL.
@@ -256,7 +303,8 @@ impl State {
         let mut trigger = current.trigger.clone();
         edit(&mut trigger)?;
         trigger.touch(crate::clock::now_ms());
-        let prepared = Prepared::new(trigger, &self.cache)?;
+        let mut prepared = Prepared::new(trigger, &self.cache)?;
+        prepared.keep_bucket_of(&current);
         let stored = prepared.trigger.clone();
         self.store
             .write(move |conn| {
@@ -369,19 +417,55 @@ fn admin_token(config: &Config) -> Result<(String, bool), StartError> {
     Ok((token, true))
 }
 
+/// The base of trigger URLs when `publicUrl` is not set: `http://{ingest address}`, where an
+/// unspecified address (`0.0.0.0`, `::`), which no sender can connect to, becomes loopback
+/// (`127.0.0.1`, `::1`) with the same port.
+pub fn default_public_url(ingest: SocketAddr) -> String {
+    let ip = match ingest.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+        ip => ip,
+    };
+    format!("http://{}", SocketAddr::new(ip, ingest.port()))
+}
+
+/// A listener on `addr` with a listen backlog of `backlog` connections.
+fn listen(addr: SocketAddr, backlog: u32) -> Result<TcpListener, StartError> {
+    let bind_error = |e| StartError::Bind(addr, e);
+    let socket = if addr.is_ipv4() { TcpSocket::new_v4() } else { TcpSocket::new_v6() }.map_err(bind_error)?;
+    // As `TcpListener::bind` does: a restarted server can bind while old connections linger
+    // in TIME_WAIT.
+    #[cfg(unix)]
+    socket.set_reuseaddr(true).map_err(bind_error)?;
+    socket.bind(addr).map_err(bind_error)?;
+    socket.listen(backlog).map_err(bind_error)
+}
+
 /// Starts the server described by `config`.
 pub async fn start(config: Config) -> Result<Running, StartError> {
     prepare_sandbox().await;
     std::fs::create_dir_all(&config.data_dir)
         .map_err(|e| StartError::DataDir(format!("{}: {e}", config.data_dir.display())))?;
     let (token, generated) = admin_token(&config)?;
-    let ingest_listener =
-        TcpListener::bind(config.ingest_addr).await.map_err(|e| StartError::Bind(config.ingest_addr, e))?;
-    let admin_listener =
-        TcpListener::bind(config.admin_addr).await.map_err(|e| StartError::Bind(config.admin_addr, e))?;
+    let ingest_listener = listen(config.ingest_addr, config.listen_backlog)?;
+    let admin_listener = listen(config.admin_addr, config.listen_backlog)?;
     let ingest_addr = ingest_listener.local_addr().map_err(|e| StartError::Bind(config.ingest_addr, e))?;
     let admin_addr = admin_listener.local_addr().map_err(|e| StartError::Bind(config.admin_addr, e))?;
-    let base_url = config.public_url.clone().unwrap_or_else(|| format!("http://{ingest_addr}"));
+    let base_url = match &config.public_url {
+        Some(url) => url.clone(),
+        None => {
+            let url = default_public_url(ingest_addr);
+            if ingest_addr.ip().is_unspecified() {
+                tracing::warn!(
+                    %ingest_addr,
+                    public_url = %url,
+                    "no publicUrl: trigger URLs use the loopback address, which only this machine can reach; \
+                     set publicUrl (or --public-url) to the URL senders use"
+                );
+            }
+            url
+        }
+    };
     let (state, writer) = State::open(config, &base_url, &token).await?;
     let state = Arc::new(state);
     let (stop, stopped) = watch::channel(false);
@@ -422,11 +506,30 @@ enum Listener {
     Admin,
 }
 
+/// The HTTP/1 settings of a listener's connections (see `docs/limits.md`).
+fn connection_builder(config: &Config) -> hyper::server::conn::http1::Builder {
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(Duration::from_millis(config.header_timeout_ms))
+        // A head over the limit, complete or not, is answered 431 by hyper. The read buffer is
+        // bounded by it too (hyper's minimum is 8 KiB), not by hyper's default of about 400 KB.
+        .max_header_size(config.max_header_bytes)
+        .max_buf_size(config.max_header_bytes.max(MIN_BUFFER_BYTES))
+        // A client that shuts down its sending side after its request still gets the answer.
+        .half_close(true);
+    builder
+}
+
+/// The smallest read buffer hyper accepts.
+const MIN_BUFFER_BYTES: usize = 8 * 1024;
+
 async fn accept_loop(listener: TcpListener, state: Arc<State>, kind: Listener, mut stop: watch::Receiver<bool>) {
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let connections = Arc::new(Semaphore::new(state.config.max_connections.max(1)));
+    let builder = connection_builder(&state.config);
     loop {
-        // At the connection limit, stop accepting until one closes (the kernel's backlog waits).
+        // At the connection limit, stop accepting until one closes (the listen backlog waits).
         let slot = tokio::select! {
             slot = Arc::clone(&connections).acquire_owned() => slot,
             _ = stop.changed() => break,
@@ -449,10 +552,7 @@ async fn accept_loop(listener: TcpListener, state: Arc<State>, kind: Listener, m
                     let state = Arc::clone(&state);
                     async move { Ok::<_, Infallible>(route(state, kind, request, peer).await) }
                 });
-                let connection = hyper::server::conn::http1::Builder::new()
-                    .timer(hyper_util::rt::TokioTimer::new())
-                    .header_read_timeout(Duration::from_secs(30))
-                    .serve_connection(TokioIo::new(stream), service);
+                let connection = builder.serve_connection(TokioIo::new(stream), service);
                 let connection = graceful.watch(connection);
                 tokio::spawn(async move {
                     if let Err(e) = connection.await {
@@ -471,6 +571,9 @@ async fn accept_loop(listener: TcpListener, state: Arc<State>, kind: Listener, m
 }
 
 async fn route(state: Arc<State>, kind: Listener, request: Request<Incoming>, peer: SocketAddr) -> http::HttpResponse {
+    if let Err(e) = http::check_host(&request) {
+        return e.into_response();
+    }
     let path = request.uri().path();
     if path == "/healthz" {
         return http::json_response(StatusCode::OK, &serde_json::json!({"status": "ok"}));
@@ -488,6 +591,15 @@ async fn route(state: Arc<State>, kind: Listener, request: Request<Incoming>, pe
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_default_public_url_is_reachable() {
+        let url = |addr: &str| default_public_url(addr.parse().unwrap());
+        assert_eq!(url("0.0.0.0:8080"), "http://127.0.0.1:8080");
+        assert_eq!(url("[::]:8080"), "http://[::1]:8080");
+        assert_eq!(url("10.1.2.3:9000"), "http://10.1.2.3:9000");
+        assert_eq!(url("[2001:db8::1]:80"), "http://[2001:db8::1]:80");
+    }
 
     #[test]
     fn config_files_are_strict_json_with_defaults() {

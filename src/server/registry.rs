@@ -32,7 +32,9 @@ pub struct Prepared {
     pub signature: Option<Verifier>,
     /// The shape a body must have (none without a sample, or with the check off).
     pub shape: Option<Shape>,
-    limiter: Option<Mutex<Bucket>>,
+    /// The rate limit's bucket, shared with the trigger's next version while the limit is
+    /// unchanged.
+    limiter: Option<Arc<Mutex<Bucket>>>,
 }
 
 struct Bucket {
@@ -134,8 +136,17 @@ impl Prepared {
         }
         let limiter = trigger
             .rate_limit
-            .map(|limit| Mutex::new(Bucket { tokens: f64::from(limit.burst), at: Instant::now(), limit }));
+            .map(|limit| Arc::new(Mutex::new(Bucket { tokens: f64::from(limit.burst), at: Instant::now(), limit })));
         Ok(Prepared { trigger, program, allow, signature, shape, limiter })
+    }
+
+    /// Shares the rate-limit bucket of `previous` (an earlier version of the same trigger)
+    /// when the limit is unchanged: a change of the name, sample, mapping or anything else
+    /// leaves the tokens taken so far taken. A changed limit starts with a full bucket.
+    pub fn keep_bucket_of(&mut self, previous: &Prepared) {
+        if self.trigger.rate_limit == previous.trigger.rate_limit {
+            self.limiter.clone_from(&previous.limiter);
+        }
     }
 
     /// Takes a token from the rate limit's bucket; false when the limit is exceeded.

@@ -21,7 +21,7 @@ fn stripe_header(body: &[u8], secret: &str) -> String {
     format!("t={now},v1={signature}")
 }
 
-async fn live_trigger(server: &TestServer, extra: Value) -> (String, String) {
+pub(super) async fn live_trigger(server: &TestServer, extra: Value) -> (String, String) {
     let mut body = trigger("ingest");
     for (k, v) in extra.as_object().unwrap() {
         body[k] = v.clone();
@@ -233,10 +233,33 @@ async fn a_rate_limit_answers_429_beyond_its_burst() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rate_limit_bucket_survives_changes_that_keep_the_limit() {
+    let server = start_server().await;
+    let (id, token) = live_trigger(&server, json!({"rateLimit": {"perSecond": 0.01, "burst": 1}})).await;
+    assert_eq!(server.hook(&token, &sample()).await.status, 202);
+    assert_eq!(server.hook(&token, &sample()).await.status, 429);
+    let path = format!("/api/triggers/{id}");
+    server.api_ok("PATCH", &path, Some(json!({"name": "renamed"})), 200).await;
+    assert_eq!(server.hook(&token, &sample()).await.status, 429, "after a rename");
+    server.api_ok("PUT", &format!("{path}/sample"), Some(sample()), 200).await;
+    assert_eq!(server.hook(&token, &sample()).await.status, 429, "after a new sample");
+    server.api_ok("PUT", &format!("{path}/mapping"), Some(mapping()), 200).await;
+    assert_eq!(server.hook(&token, &sample()).await.status, 429, "after a new mapping");
+    // A new limit starts with a full bucket.
+    server.api_ok("PATCH", &path, Some(json!({"rateLimit": {"perSecond": 0.01, "burst": 2}})), 200).await;
+    assert_eq!(server.hook(&token, &sample()).await.status, 202);
+    assert_eq!(server.hook(&token, &sample()).await.status, 202);
+    assert_eq!(server.hook(&token, &sample()).await.status, 429);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_server_answers_503() {
-    // One request at a time: a slow sender holds the only slot while it sends its body.
+    // Bodies being read share `maxInFlight × maxBodyBytes` = 100 bytes: a sender that has sent
+    // 90 bytes of its body leaves too little for another.
     let mut config = test_config(&temp_dir("busy"));
     config.max_in_flight = 1;
+    config.max_body_bytes = 100;
     let server = start_with(config).await;
     let (_, token) = live_trigger(&server, json!({})).await;
     let head = format!(
@@ -244,15 +267,19 @@ async fn a_full_server_answers_503() {
     );
     let mut slow = tokio::net::TcpStream::connect(server.ingest).await.unwrap();
     slow.write_all(head.as_bytes()).await.unwrap();
-    // `100 Continue` comes once the handler holds the slot and waits for the body.
+    // `100 Continue` comes once the handler reads the body.
     let mut interim = [0u8; 25];
     slow.read_exact(&mut interim).await.unwrap();
     assert_eq!(&interim, b"HTTP/1.1 100 Continue\r\n\r\n");
-    let busy = server.hook(&token, &sample()).await;
-    assert_eq!(busy.status, 503);
+    slow.write_all(&[b' '; 90]).await.unwrap();
+    let busy = eventually("the 90 bytes to be read", || async {
+        let answer = server.hook(&token, &sample()).await;
+        (answer.status == 503).then_some(answer)
+    })
+    .await;
     assert_eq!(busy.code(), "unavailable");
     drop(slow);
-    eventually("the slot to be free again", || async {
+    eventually("the budget to be free again", || async {
         (server.hook(&token, &sample()).await.status == 202).then_some(())
     })
     .await;

@@ -4,6 +4,7 @@
 mod admin;
 mod crash;
 mod delivery;
+mod hostile;
 mod ingest;
 mod lifecycle;
 mod samples;
