@@ -15,7 +15,15 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BINARY = os.path.join(ROOT, "target", "release", "hookmap")
-ARGS = ["map", "--mapping", "presets/scripts/default.js", "--sample", "presets/scripts/default.sample.json"]
+ARGS = [
+    "map",
+    "--mapping",
+    "presets/scripts/default.js",
+    "--sample",
+    "presets/scripts/default.sample.json",
+    "--request",
+    "presets/scripts/default.request.json",
+]
 
 
 def one_run(cache_dir):
