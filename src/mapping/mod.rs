@@ -1,7 +1,7 @@
 //! Mappings: what an author writes ([`Mapping`]), compiled once ([`compile`]) into a
 //! [`Program`] that maps many request bodies into the target schema ([`Program::run`]).
 //!
-//! Both kinds of mapping compile to the same tree of [`node`]s, so the server, the
+//! Both kinds of mapping compile to the same tree of `node`s, so the server, the
 //! preview and the CLI run every mapping the same way, and the cache
 //! ([`cache::ProgramCache`]) holds compiled programs so that no path is parsed per
 //! request.

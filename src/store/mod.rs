@@ -2,7 +2,7 @@
 //! triggers (and their change log), the event outbox with delivery attempts, and held
 //! requests.
 //!
-//! Every write goes through [`writer`], one thread committing jobs in groups; reads use
+//! Every write goes through `writer`, one thread committing jobs in groups; reads use
 //! a separate connection (WAL lets them run beside the writer). A caller of
 //! [`Store::write`] is answered after the commit that contains its job, so an
 //! acknowledged event survives a crash of the process or of the machine.
