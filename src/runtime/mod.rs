@@ -215,7 +215,7 @@ impl SandboxConfig {
         let optimising = Engine::new(&engine_config(Strategy::Cranelift)).map_err(RuntimeError::Engine)?;
         let entry = cache::entry_path(&optimising, GUEST_WASM, &dir);
         if let Some(module) = cache::load(&optimising, &entry) {
-            return Sandbox::from_module(optimising, module, ModuleSource::Cache, None);
+            return Sandbox::with_ticker(Ticker::start(optimising)?, module, ModuleSource::Cache, None);
         }
         if let Some(notice) = self.on_compile {
             notice(&dir);
@@ -274,17 +274,6 @@ impl Sandbox {
             Some(dir) => config.cache_dir(dir).start(),
             None => config.start(),
         }
-    }
-
-    /// A sandbox running `module` of `engine`.
-    fn from_module(
-        engine: Engine,
-        module: Module,
-        module_source: ModuleSource,
-        caching: Option<JoinHandle<Result<(), RuntimeError>>>,
-    ) -> Result<Self, RuntimeError> {
-        let ticker = Ticker::start(engine)?;
-        Self::with_ticker(ticker, module, module_source, caching)
     }
 
     /// A sandbox running `module`, whose engine `ticker` drives.
