@@ -46,6 +46,7 @@ fn a_script_mapping_answers_with_an_empty_module_cache_and_leaves_the_cache_fill
     let map = || {
         Command::new(env!("CARGO_BIN_EXE_hookmap"))
             .args(["map", "--mapping", "presets/scripts/default.js", "--sample", "presets/scripts/default.sample.json"])
+            .args(["--request", "presets/scripts/default.request.json"])
             .current_dir(root)
             .env("HOOKMAP_CACHE_DIR", cache.path())
             .output()
