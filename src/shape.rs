@@ -95,27 +95,24 @@ impl Shape {
             let nodes = match check.path.select(body) {
                 Ok(nodes) => nodes,
                 Err(e) => {
-                    problems
-                        .push(Problem { path: source.to_owned(), message: format!("could not be evaluated: {}", e.0) });
+                    problems.push(Problem::new(source, format!("could not be evaluated: {}", e.0)));
                     continue;
                 }
             };
             if nodes.is_empty() {
                 if check.required {
-                    problems.push(Problem {
-                        path: source.to_owned(),
-                        message: format!("missing (the sample has {} here)", names(&check.types)),
-                    });
+                    problems
+                        .push(Problem::new(source, format!("missing (the sample has {} here)", names(&check.types))));
                 }
                 continue;
             }
             let found = types_of(&nodes);
             let unexpected: Vec<JsonType> = found.into_iter().filter(|t| !check.types.contains(t)).collect();
             if !unexpected.is_empty() {
-                problems.push(Problem {
-                    path: source.to_owned(),
-                    message: format!("expected {}, found {}", names(&check.types), names(&unexpected)),
-                });
+                problems.push(Problem::new(
+                    source,
+                    format!("expected {}, found {}", names(&check.types), names(&unexpected)),
+                ));
             }
         }
         if problems.is_empty() { Ok(()) } else { Err(problems) }
@@ -142,8 +139,8 @@ mod tests {
         assert_eq!(
             problems,
             vec![
-                Problem { path: "$.data.user".into(), message: "missing (the sample has string here)".into() },
-                Problem { path: "$.data.amount".into(), message: "expected number, found string".into() },
+                Problem::new("$.data.user", "missing (the sample has string here)"),
+                Problem::new("$.data.amount", "expected number, found string"),
             ]
         );
     }
@@ -165,10 +162,7 @@ mod tests {
         let shape = Shape::referenced(&sample, &reads(&["$['items']", "$['items'][*]['id']"]));
         assert_eq!(shape.check(&json!({"items": []})), Ok(()));
         let problems = shape.check(&json!({"items": "none"})).unwrap_err();
-        assert_eq!(
-            problems,
-            vec![Problem { path: "$['items']".into(), message: "expected array, found string".into() }]
-        );
+        assert_eq!(problems, vec![Problem::new("$['items']", "expected array, found string")]);
         let problems = shape.check(&json!({"items": [{"id": 1}]})).unwrap_err();
         assert_eq!(problems[0].path, "$['items'][*]['id']");
     }

@@ -21,7 +21,10 @@
 //!   (`"reads": ["$['a']['b']", ..]`), which the shape check of script mappings uses.
 //!
 //! `packed` is `(ptr << 32) | len` of the output buffer, which holds one JSON envelope:
-//! `{"ok": <result>, "console": [...]}` or `{"error": {"kind": ..}, "console": [...]}`.
+//! `{"ok": <result>}` or `{"error": {"kind": ..}}`.
+//!
+//! Console lines are written to stdout as they are logged, one `[level, text]` JSON array per
+//! line, so the host keeps them even when the call traps (a limit, a panic) before its envelope.
 
 use std::cell::RefCell;
 use std::collections::HashSet;
@@ -40,8 +43,9 @@ use serde_json::{Value, json};
 
 mod lazy;
 
-/// The name under which the author's script appears in positions and stacks.
-const SCRIPT_PATH: &str = "mapping.js";
+/// The name under which the author's script appears in boa's positions and stacks (the host
+/// names it for the author: the file's name on the command line, `script` in the server).
+const SCRIPT_PATH: &str = "script";
 /// Opens the factory that wraps the author's script, on the script's first line.
 const PREFIX: &str = "(function(){";
 /// Closes the factory: it returns the script's `map` each time it is called.
@@ -142,10 +146,8 @@ thread_local! {
     static CONSOLE: RefCell<Console> = const { RefCell::new(Console::new()) };
 }
 
-/// Console lines of one call, bounded by [`CONSOLE_LIMIT`].
+/// What one call wrote to the console so far, bounded by [`CONSOLE_LIMIT`].
 struct Console {
-    /// `[level, text]` pairs in order.
-    lines: Vec<Value>,
     /// Bytes of text kept so far.
     bytes: usize,
     /// Whether a line was dropped.
@@ -156,13 +158,12 @@ impl Console {
     /// An empty console.
     const fn new() -> Self {
         Self {
-            lines: Vec::new(),
             bytes: 0,
             truncated: false,
         }
     }
 
-    /// Records one line, or drops it once the limit is reached.
+    /// Writes one line to stdout, or drops it once the limit is reached.
     fn push(&mut self, level: &str, text: String) {
         if self.truncated {
             return;
@@ -170,12 +171,24 @@ impl Console {
         if self.bytes + text.len() > CONSOLE_LIMIT {
             self.truncated = true;
             let note = format!("console output truncated at {} KiB", CONSOLE_LIMIT / 1024);
-            self.lines.push(json!(["warn", note]));
+            write_console_line("warn", &note);
             return;
         }
         self.bytes += text.len();
-        self.lines.push(json!([level, text]));
+        write_console_line(level, &text);
     }
+}
+
+/// Writes `[level, text]` and a newline to stdout, where the host collects console lines.
+fn write_console_line(level: &str, text: &str) {
+    use std::io::Write;
+    let Ok(mut record) = serde_json::to_vec(&json!([level, text])) else {
+        return;
+    };
+    record.push(b'\n');
+    let mut stdout = std::io::stdout().lock();
+    // The host's stdout cannot fail; a line it could not take is dropped like any over the limit.
+    let _ = stdout.write_all(&record).and_then(|()| stdout.flush());
 }
 
 /// Prepares the realm; see the crate docs. A failure here is a bug in the guest, not something a
@@ -238,14 +251,10 @@ pub extern "C" fn hm_record_reads(on: u32) {
     lazy::record_reads(on != 0);
 }
 
-/// Writes the envelope for `outcome` (the result as JSON text, or the error), the console lines
-/// and, while recording, the payload properties read, to the output buffer.
+/// Writes the envelope for `outcome` (the result as JSON text, or the error) and, while
+/// recording, the payload properties read, to the output buffer.
 fn finish(outcome: Result<Vec<u8>, Value>) -> u64 {
-    let console = CONSOLE.with_borrow_mut(|console| {
-        let lines = std::mem::take(&mut console.lines);
-        *console = Console::new();
-        lines
-    });
+    CONSOLE.with_borrow_mut(|console| *console = Console::new());
     let reads = lazy::take_reads();
     OUTPUT.with_borrow_mut(|output| {
         output.clear();
@@ -260,8 +269,6 @@ fn finish(outcome: Result<Vec<u8>, Value>) -> u64 {
                     serde_json::to_writer(&mut *output, error)?;
                 }
             }
-            output.extend_from_slice(br#","console":"#);
-            serde_json::to_writer(&mut *output, &console)?;
             if let Some(reads) = &reads {
                 output.extend_from_slice(br#","reads":"#);
                 serde_json::to_writer(&mut *output, reads)?;
@@ -271,7 +278,7 @@ fn finish(outcome: Result<Vec<u8>, Value>) -> u64 {
         })();
         if written.is_err() {
             output.clear();
-            output.extend_from_slice(br#"{"error":{"kind":"internal","message":"cannot write the result"},"console":[]}"#);
+            output.extend_from_slice(br#"{"error":{"kind":"internal","message":"cannot write the result"}}"#);
         }
         ((output.as_ptr() as usize as u64) << 32) | output.len() as u64
     })
@@ -534,6 +541,15 @@ fn run_map(
     let result = map
         .call(&JsValue::undefined(), &[payload, request], context)
         .map_err(|e| exception(e, context))?;
+    if result.is_undefined() {
+        return Err(json!({"kind": "returned", "what": "undefined"}));
+    }
+    if result
+        .as_object()
+        .is_some_and(|o| o.is::<boa_engine::builtins::promise::Promise>())
+    {
+        return Err(json!({"kind": "returned", "what": "Promise"}));
+    }
     write_json(&result, context)
 }
 
@@ -837,20 +853,26 @@ fn syntax_error(error: &JsError, source: &str) -> Value {
         }
         None => (text.clone(), None, None),
     };
-    let (line, column) = match (line, column) {
-        (Some(line), Some(column)) => {
-            let (line, column) = unwrap_position(line, column);
-            (line, column)
-        }
-        // "abrupt end": the source ended early; point just past its last character.
-        _ => {
-            let line = source.lines().count().max(1) as u32;
-            let column = source.lines().last().map_or(0, |l| l.chars().count()) as u32 + 1;
-            (line, column)
-        }
+    // The source's last line in the wrapped text; what lies beyond is the wrapper's own suffix.
+    let last_line = source.split('\n').count() as u32;
+    let end = || {
+        let line = source.lines().count().max(1) as u32;
+        let column = source.lines().last().map_or(0, |l| l.chars().count()) as u32 + 1;
+        (line, column)
     };
-    let line = line.min(source.lines().count().max(1) as u32);
-    json!({"kind": "syntax", "message": message, "line": line, "column": column})
+    match (line, column) {
+        (Some(line), Some(column)) if line <= last_line => {
+            let (line, column) = unwrap_position(line, column);
+            json!({"kind": "syntax", "message": message, "line": line, "column": column})
+        }
+        // "abrupt end", or a token of the wrapper's suffix: the source ended before a construct
+        // was closed; point just past its last character.
+        _ => {
+            let (line, column) = end();
+            let message = "unexpected end of script: a `}`, `)` or `]` is missing";
+            json!({"kind": "syntax", "message": message, "line": line, "column": column})
+        }
+    }
 }
 
 /// Maps a position in the wrapped source back to the author's source.
@@ -879,23 +901,26 @@ fn exception(error: JsError, context: &mut Context) -> Value {
             |native| format!("{}: {}", native.kind(), native.message()),
         ),
     };
-    // The display ends with the backtrace: "\n    at name (mapping.js:line:column)" lines.
-    let mut stack = Vec::new();
+    // The display ends with the backtrace: "\n    at name (script:line:column)" lines.
+    let mut frames = Vec::new();
     for line in display.lines().rev() {
         match line.strip_prefix("    at ") {
-            Some(frame) => stack.push(rewrite_frame(frame)),
+            Some(frame) => frames.push(stack_frame(frame)),
             None => break,
         }
     }
-    stack.reverse();
-    let position = stack.iter().find_map(|frame| frame_position(frame));
-    let stack_text: String = stack.iter().map(|f| format!("    at {f}\n")).collect();
+    frames.reverse();
+    let position = frames.iter().find_map(|(_, position)| *position);
+    let frames: Vec<Value> = frames
+        .into_iter()
+        .map(|(function, position)| json!([function, position.map(|p| p.0), position.map(|p| p.1)]))
+        .collect();
     json!({
         "kind": "exception",
         "message": message,
         "line": position.map(|p| p.0),
         "column": position.map(|p| p.1),
-        "stack": stack_text,
+        "frames": frames,
     })
 }
 
@@ -929,16 +954,16 @@ fn thrown_message(value: &JsValue, context: &mut Context) -> String {
     }
 }
 
-/// Rewrites the position in a frame text (`name (mapping.js:line:column)`) to the author's source.
-fn rewrite_frame(frame: &str) -> String {
+/// A frame of boa's backtrace (`name (script:line:column)`): the function's name and its
+/// position in the author's source, or the whole text and no position.
+fn stack_frame(frame: &str) -> (String, Option<(u32, u32)>) {
     let marker = format!("({SCRIPT_PATH}:");
-    let Some(start) = frame.find(&marker) else {
-        return frame.to_owned();
+    let Some(start) = frame.rfind(&marker) else {
+        return (frame.to_owned(), None);
     };
-    let Some((line, column)) = frame_position(frame) else {
-        return frame.to_owned();
+    let Some((line, column)) = frame_position(&frame[start..]) else {
+        return (frame.to_owned(), None);
     };
-    let (line, column) = unwrap_position(line, column);
     let name = frame[..start].trim_end();
     // The factory that wraps the author's script is an anonymous function too, so anonymous
     // frames keep boa's name; only the script's own top level is renamed.
@@ -947,10 +972,10 @@ fn rewrite_frame(frame: &str) -> String {
     } else {
         name
     };
-    format!("{name} ({SCRIPT_PATH}:{line}:{column})")
+    (name.to_owned(), Some(unwrap_position(line, column)))
 }
 
-/// The `line:column` in a frame text (`name (mapping.js:line:column)`).
+/// The `line:column` in a frame text (`name (script:line:column)`).
 fn frame_position(frame: &str) -> Option<(u32, u32)> {
     let marker = format!("({SCRIPT_PATH}:");
     let start = frame.find(&marker)? + marker.len();

@@ -42,7 +42,7 @@ pub fn run(args: &CheckArgs) -> Result<ExitCode, CliError> {
             Ok(ExitCode::SUCCESS)
         }
         Err(errors) => {
-            super::map::report(&errors);
+            super::map::report(&errors, args.mapping.path());
             eprintln!("{} error(s) mapping {}", errors.0.len(), input::name(&args.sample));
             Ok(ExitCode::FAILURE)
         }

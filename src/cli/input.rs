@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use hookmap::document::JsonError;
-use hookmap::mapping::{CompileErrors, ConsoleLine, Input, Limits, Mapping, RequestInfo};
+use hookmap::mapping::{CompileErrorKind, CompileErrors, ConsoleLine, Input, Limits, MapError, Mapping, RequestInfo};
 use serde_json::Value;
 
 /// Why a command could not do its work.
@@ -20,6 +20,8 @@ pub enum CliError {
     Json { path: PathBuf, error: JsonError },
     /// A mapping file's name does not say its kind.
     MappingKind { path: PathBuf },
+    /// `--mapping preset:NAME` names no script preset.
+    UnknownPreset { name: String },
     /// A mapping does not compile.
     Compile { path: PathBuf, errors: CompileErrors },
     /// Some other bad input, already described.
@@ -29,9 +31,13 @@ pub enum CliError {
 }
 
 impl CliError {
-    /// The exit code for this error: 2 for bad input.
+    /// The exit code for this error: 1 for a mapping that does not compile (as when it fails
+    /// to map), 2 for bad input.
     pub fn exit_code(&self) -> ExitCode {
-        ExitCode::from(2)
+        match self {
+            CliError::Compile { .. } => ExitCode::FAILURE,
+            _ => ExitCode::from(2),
+        }
     }
 }
 
@@ -47,18 +53,34 @@ impl fmt::Display for CliError {
                     name(path)
                 )
             }
+            CliError::UnknownPreset { name } => {
+                let names: Vec<&str> = hookmap::presets::list().iter().map(|p| p.name).collect();
+                write!(f, "--mapping preset:{name}: no script preset {name:?}; there are: {}", names.join(", "))
+            }
             CliError::Compile { path, errors } => {
+                let file = name(path);
                 for (i, error) in errors.0.iter().enumerate() {
                     if i > 0 {
                         f.write_str("\nerror: ")?;
                     }
-                    write!(f, "{}: {error}", name(path))?;
+                    match &error.kind {
+                        CompileErrorKind::Script(script) => write!(f, "{file}: {}", script.named(&file))?,
+                        _ => write!(f, "{file}: {error}")?,
+                    }
                 }
                 Ok(())
             }
             CliError::Input(message) => f.write_str(message),
             CliError::Write(error) => write!(f, "cannot write output: {error}"),
         }
+    }
+}
+
+/// A mapping error as the CLI shows it: a script's positions name the mapping file.
+pub fn map_error_text(error: &MapError, mapping: &Path) -> String {
+    match error {
+        MapError::Script(script) => script.named(&name(mapping)).to_string(),
+        other => other.to_string(),
     }
 }
 
@@ -87,7 +109,9 @@ pub fn read_json(path: &Path) -> Result<Value, CliError> {
 /// The mapping options shared by `map` and `check`.
 #[derive(clap::Args)]
 pub struct MappingArgs {
-    /// The mapping file: `.json` a structured mapping, `.js` a script mapping.
+    /// The mapping file: `.json` a structured mapping, `.js` a script mapping; `-` reads it from
+    /// standard input (a structured mapping if its text starts with `{`, else a script);
+    /// `preset:NAME` is a script preset (`hookmap presets list`).
     #[arg(long, value_name = "FILE")]
     mapping: PathBuf,
     /// A script's wall-time limit per event, in milliseconds.
@@ -107,21 +131,36 @@ impl MappingArgs {
         &self.mapping
     }
 
-    /// The mapping, its kind taken from the file name's extension.
+    /// The mapping: a script preset for `preset:NAME`; else the file's (or standard input's) text,
+    /// its kind taken from the file name's extension, or for `-` from its first character.
     pub fn read(&self) -> Result<Mapping, CliError> {
         let path = &self.mapping;
+        if let Some(preset) = path.to_str().and_then(|p| p.strip_prefix("preset:")) {
+            let preset =
+                hookmap::presets::get(preset).ok_or_else(|| CliError::UnknownPreset { name: preset.to_owned() })?;
+            return Ok(self.script(preset.script));
+        }
         let bytes = read(path)?;
         let text = hookmap::document::text(&bytes).map_err(|error| CliError::Json { path: path.to_owned(), error })?;
+        if path == Path::new("-") {
+            let structured = text.trim_start_matches('\u{feff}').trim_start().starts_with('{');
+            return Ok(if structured { Mapping::Structured(text.to_owned()) } else { self.script(text) });
+        }
         match path.extension().and_then(|e| e.to_str()) {
             Some("json") => Ok(Mapping::Structured(text.to_owned())),
-            Some("js") => Ok(Mapping::Script {
-                source: text.to_owned(),
-                limits: Limits {
-                    time: Duration::from_millis(self.time_limit_ms),
-                    memory_bytes: self.memory_limit_mb.saturating_mul(1 << 20),
-                },
-            }),
+            Some("js") => Ok(self.script(text)),
             _ => Err(CliError::MappingKind { path: path.to_owned() }),
+        }
+    }
+
+    /// A script mapping of `source` with the limits given.
+    fn script(&self, source: &str) -> Mapping {
+        Mapping::Script {
+            source: source.to_owned(),
+            limits: Limits {
+                time: Duration::from_millis(self.time_limit_ms),
+                memory_bytes: self.memory_limit_mb.saturating_mul(1 << 20),
+            },
         }
     }
 

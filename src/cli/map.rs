@@ -36,7 +36,8 @@ pub fn run(args: &MapArgs) -> Result<ExitCode, CliError> {
         Some(sample) => map_one(&program, &args.mapping, sample, args.pretty),
         None => {
             let request = args.mapping.input(serde_json::Value::Null)?.request;
-            map_stream(&program, &request, args.input.as_deref().unwrap_or(Path::new("-")), args.pretty)
+            let stream = Stream { program: &program, request: &request, mapping: args.mapping.path() };
+            map_stream(&stream, args.input.as_deref().unwrap_or(Path::new("-")), args.pretty)
         }
     }
 }
@@ -52,7 +53,7 @@ fn map_one(program: &Program, args: &input::MappingArgs, sample: &Path, pretty: 
             Ok(ExitCode::SUCCESS)
         }
         Err(errors) => {
-            report(&errors);
+            report(&errors, args.path());
             Ok(ExitCode::FAILURE)
         }
     }
@@ -66,14 +67,24 @@ fn parse_body(program: &Program, bytes: &[u8]) -> Result<serde_json::Value, Json
     Ok(body)
 }
 
-/// Prints every error of a failed mapping to stderr.
-pub fn report(errors: &MapErrors) {
+/// Prints every error of a failed mapping to stderr (a script's positions name the `mapping` file).
+pub fn report(errors: &MapErrors, mapping: &Path) {
     for error in &errors.0 {
-        eprintln!("error: {error}");
+        eprintln!("error: {}", input::map_error_text(error, mapping));
     }
 }
 
-fn map_stream(program: &Program, request: &RequestInfo, path: &Path, pretty: bool) -> Result<ExitCode, CliError> {
+/// What every line of a stream is mapped with.
+struct Stream<'a> {
+    /// The compiled mapping.
+    program: &'a Program,
+    /// The request each body came with.
+    request: &'a RequestInfo,
+    /// The mapping's file, named in a script's error positions.
+    mapping: &'a Path,
+}
+
+fn map_stream(stream: &Stream<'_>, path: &Path, pretty: bool) -> Result<ExitCode, CliError> {
     let reader: Box<dyn BufRead> = if path == Path::new("-") {
         Box::new(io::stdin().lock())
     } else {
@@ -82,7 +93,7 @@ fn map_stream(program: &Program, request: &RequestInfo, path: &Path, pretty: boo
     };
     let stdout = io::stdout();
     let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
-    let failed = map_lines(program, request, reader, &mut out, pretty).map_err(|e| match e {
+    let failed = map_lines(stream, reader, &mut out, pretty).map_err(|e| match e {
         StreamError::Read(source) => CliError::Read { path: path.to_owned(), source },
         StreamError::Write(cli) => cli,
     })?;
@@ -104,8 +115,7 @@ const PARALLEL_MIN_LINES: usize = 64;
 /// Maps each non-blank line of `reader`, writing one output line per input line in
 /// input order; says whether any line failed.
 fn map_lines(
-    program: &Program,
-    request: &RequestInfo,
+    stream: &Stream<'_>,
     mut reader: impl BufRead,
     out: &mut impl Write,
     pretty: bool,
@@ -119,12 +129,12 @@ fn map_lines(
             return Ok(failed);
         }
         let outputs: Vec<(Vec<u8>, bool)> = if workers == 1 || batch.len() < PARALLEL_MIN_LINES {
-            vec![map_chunk(program, request, &batch, pretty)]
+            vec![map_chunk(stream, &batch, pretty)]
         } else {
             std::thread::scope(|scope| {
                 let handles: Vec<_> = batch
                     .chunks(batch.len().div_ceil(workers))
-                    .map(|lines| scope.spawn(move || map_chunk(program, request, lines, pretty)))
+                    .map(|lines| scope.spawn(move || map_chunk(stream, lines, pretty)))
                     .collect();
                 handles.into_iter().map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))).collect()
             })
@@ -156,14 +166,15 @@ fn read_batch(reader: &mut impl BufRead, number: &mut usize) -> io::Result<Vec<(
 }
 
 /// The output lines of `lines`, and whether any failed.
-fn map_chunk(program: &Program, request: &RequestInfo, lines: &[(usize, Vec<u8>)], pretty: bool) -> (Vec<u8>, bool) {
+fn map_chunk(stream: &Stream<'_>, lines: &[(usize, Vec<u8>)], pretty: bool) -> (Vec<u8>, bool) {
+    let Stream { program, request, mapping } = *stream;
     let mut out = Vec::with_capacity(lines.len() * 256);
     let mut failed = false;
     for (number, line) in lines {
         let result = parse_body(program, line).map_err(|e| vec![e.to_string()]).and_then(|body| {
             program
                 .run(&Input { body, request: request.clone() })
-                .map_err(|e| e.0.iter().map(ToString::to_string).collect())
+                .map_err(|e| e.0.iter().map(|error| input::map_error_text(error, mapping)).collect())
         });
         let output = match result {
             Ok(mapped) => mapped,
@@ -192,8 +203,8 @@ mod tests {
         let input: String =
             (0..count).map(|i| if i % 1000 == 999 { "{}\n".to_owned() } else { format!("{{\"id\":{i}}}\n") }).collect();
         let mut out = Vec::new();
-        let failed = map_lines(&program, &RequestInfo::default(), input.as_bytes(), &mut out, false)
-            .unwrap_or_else(|_| panic!("io"));
+        let stream = Stream { program: &program, request: &RequestInfo::default(), mapping: Path::new("m.json") };
+        let failed = map_lines(&stream, input.as_bytes(), &mut out, false).unwrap_or_else(|_| panic!("io"));
         assert!(failed);
         let text = String::from_utf8(out).unwrap();
         for (i, line) in text.lines().enumerate() {
@@ -214,8 +225,8 @@ mod tests {
         .unwrap();
         let input = b"{\"id\":1}\n\n{\"id\":\n{\"x\":1}\n{\"id\":\"b\"}";
         let mut out = Vec::new();
-        let failed =
-            map_lines(&program, &RequestInfo::default(), &input[..], &mut out, false).unwrap_or_else(|_| panic!("io"));
+        let stream = Stream { program: &program, request: &RequestInfo::default(), mapping: Path::new("m.json") };
+        let failed = map_lines(&stream, &input[..], &mut out, false).unwrap_or_else(|_| panic!("io"));
         assert!(failed);
         let text = String::from_utf8(out).unwrap();
         let lines: Vec<&str> = text.lines().collect();

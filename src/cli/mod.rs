@@ -1,6 +1,7 @@
 //! The `hookmap` command line: one module per subcommand.
 //!
-//! Exit codes: 0 success; 1 the mapping (or check) failed; 2 bad input or usage.
+//! Exit codes ([`EXIT_CODES`], printed by `--help`): 0 success; 1 the mapping (or check, or
+//! signature) failed; 2 bad input or usage.
 
 mod check;
 mod input;
@@ -18,9 +19,16 @@ use clap::{Parser, Subcommand};
 use hookmap::mapping::script;
 use hookmap::runtime::SandboxConfig;
 
+/// The exit codes, shown at the end of `hookmap --help`.
+const EXIT_CODES: &str = "Exit codes:
+  0  success
+  1  the mapping failed: it does not compile, does not map the sample, or breaks the target
+     schema (map, check); the signature is invalid (verify)
+  2  bad input or usage: an unreadable or invalid file, an unknown preset, a bad argument";
+
 /// hookmap: map inbound webhooks into the target schema.
 #[derive(Parser)]
-#[command(name = "hookmap", version, about)]
+#[command(name = "hookmap", version, about, after_help = EXIT_CODES)]
 pub struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -78,6 +78,12 @@ fn show(args: &ShowArgs) -> Result<&'static str, CliError> {
         });
     }
     let preset = presets::get(&args.name).ok_or_else(|| {
+        if security::presets::get(&args.name).is_some() {
+            return CliError::Input(format!(
+                "{:?} is a signature-scheme preset, not a script preset: hookmap presets show --security {}",
+                args.name, args.name
+            ));
+        }
         let names: Vec<&str> = presets::list().iter().map(|p| p.name).collect();
         CliError::Input(format!("no script preset {:?}; there are: {}", args.name, names.join(", ")))
     })?;

@@ -3,7 +3,7 @@
 use std::fmt;
 
 use crate::document::JsonError;
-use crate::runtime::ScriptError;
+use crate::runtime::{SCRIPT_NAME, ScriptError};
 use crate::schema::{Found, SchemaError};
 
 use super::path::PathError;
@@ -116,6 +116,25 @@ impl fmt::Display for CompileError {
     }
 }
 
+impl CompileError {
+    /// Where the error is, for an API answer: the mapping field, or `script` (with
+    /// [`CompileError::position`]) for a script's error.
+    pub fn path(&self) -> &str {
+        match &self.kind {
+            CompileErrorKind::Script(_) | CompileErrorKind::Sandbox(_) => SCRIPT_NAME,
+            _ => &self.field,
+        }
+    }
+
+    /// The 1-based line and column in a script's source, when the error has one.
+    pub fn position(&self) -> Option<(u32, u32)> {
+        match &self.kind {
+            CompileErrorKind::Script(error) => error.position(),
+            _ => None,
+        }
+    }
+}
+
 impl std::error::Error for CompileError {}
 
 /// Every reason a mapping does not compile.
@@ -164,12 +183,21 @@ pub enum MapError {
 }
 
 impl MapError {
-    /// The mapping field (or result path) the error is about.
+    /// The mapping field (or result path) the error is about; `script` for a script's own
+    /// error, whose line and column are [`MapError::position`].
     pub fn field(&self) -> &str {
         match self {
             MapError::NoUserIds { field, .. } | MapError::Query { field, .. } => field,
             MapError::Schema(error) => &error.path,
-            MapError::Script(_) => "",
+            MapError::Script(_) => SCRIPT_NAME,
+        }
+    }
+
+    /// The 1-based line and column in a script's source, when the error has one.
+    pub fn position(&self) -> Option<(u32, u32)> {
+        match self {
+            MapError::Script(error) => error.position(),
+            _ => None,
         }
     }
 }

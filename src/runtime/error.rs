@@ -1,5 +1,8 @@
 //! Errors of the sandbox: [`RuntimeError`] for the host (engine, cache), [`ScriptError`] for what a
 //! mapping author sees.
+//!
+//! A script error names the script in its positions: [`SCRIPT_NAME`] (`script:4:11`) when it is
+//! displayed, or any name through [`ScriptError::named`] (the CLI gives the file's name).
 
 use std::fmt;
 use std::path::PathBuf;
@@ -54,6 +57,19 @@ impl std::error::Error for RuntimeError {
     }
 }
 
+/// The name of a script in the positions of its errors, unless [`ScriptError::named`] gives another.
+pub const SCRIPT_NAME: &str = "script";
+
+/// One frame of an exception's stack.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StackFrame {
+    /// The function's name (`map`, `<top level>`, `<anonymous>`), or the engine's whole text of a
+    /// frame that has no position in the script.
+    pub function: String,
+    /// 1-based line and column in the author's source, when the frame is in it.
+    pub position: Option<(u32, u32)>,
+}
+
 /// Why a script did not produce a result: what the mapping author sees.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ScriptError {
@@ -61,6 +77,18 @@ pub enum ScriptError {
     Syntax {
         /// The parser's message.
         message: String,
+        /// 1-based line in the author's source.
+        line: u32,
+        /// 1-based column in the author's source.
+        column: u32,
+        /// The text of that line.
+        source_line: String,
+    },
+    /// The source uses module syntax (`export`, `import`): a mapping is a plain script that
+    /// defines a global `function map(payload, request)`.
+    ModuleSyntax {
+        /// `export` or `import`.
+        keyword: String,
         /// 1-based line in the author's source.
         line: u32,
         /// 1-based column in the author's source.
@@ -76,9 +104,13 @@ pub enum ScriptError {
         line: Option<u32>,
         /// 1-based column where it was thrown, when known.
         column: Option<u32>,
-        /// One `    at name (mapping.js:line:column)` line per frame, innermost first.
-        stack: String,
+        /// The frames, innermost first.
+        stack: Vec<StackFrame>,
     },
+    /// `map` returned `undefined` (it has no `return`, or returns nothing).
+    ReturnedUndefined,
+    /// `map` returned a Promise (it is `async`): mappings are synchronous.
+    ReturnedPromise,
     /// The call ran longer than its time limit.
     TimeLimit {
         /// The limit that was exceeded.
@@ -117,46 +149,98 @@ pub enum ScriptError {
     },
 }
 
+impl ScriptError {
+    /// The 1-based line and column in the author's source the error is about, when it has one.
+    pub fn position(&self) -> Option<(u32, u32)> {
+        match self {
+            Self::Syntax { line, column, .. } | Self::ModuleSyntax { line, column, .. } => Some((*line, *column)),
+            Self::Exception { line: Some(line), column: Some(column), .. } => Some((*line, *column)),
+            _ => None,
+        }
+    }
+
+    /// The error displayed with `name` as the script's name in its positions (`name:4:11`).
+    pub fn named<'a>(&'a self, name: &'a str) -> Named<'a> {
+        Named { error: self, name }
+    }
+}
+
+/// A [`ScriptError`] displayed with a given script name; see [`ScriptError::named`].
+pub struct Named<'a> {
+    /// The error.
+    error: &'a ScriptError,
+    /// The script's name in positions.
+    name: &'a str,
+}
+
 impl fmt::Display for ScriptError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Syntax { message, line, column, source_line } => {
+        self.named(SCRIPT_NAME).fmt(f)
+    }
+}
+
+/// Writes a `--> name:line:column` pointer, the line and a caret under the column.
+fn excerpt(f: &mut fmt::Formatter<'_>, name: &str, line: u32, column: u32, source_line: &str) -> fmt::Result {
+    let gutter = line.to_string();
+    let pad = " ".repeat(gutter.len());
+    writeln!(f, "{pad} --> {name}:{line}:{column}")?;
+    writeln!(f, "{gutter} | {source_line}")?;
+    let caret_at: String = source_line
+        .chars()
+        .take((column as usize).saturating_sub(1))
+        .map(|c| if c == '\t' { '\t' } else { ' ' })
+        .collect();
+    write!(f, "{pad} | {caret_at}^")
+}
+
+impl fmt::Display for Named<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let name = self.name;
+        match self.error {
+            ScriptError::Syntax { message, line, column, source_line } => {
                 writeln!(f, "syntax error: {message}")?;
-                let gutter = line.to_string();
-                let pad = " ".repeat(gutter.len());
-                writeln!(f, "{pad} --> mapping.js:{line}:{column}")?;
-                writeln!(f, "{gutter} | {source_line}")?;
-                let caret_at: String = source_line
-                    .chars()
-                    .take((*column as usize).saturating_sub(1))
-                    .map(|c| if c == '\t' { '\t' } else { ' ' })
-                    .collect();
-                write!(f, "{pad} | {caret_at}^")
+                excerpt(f, name, *line, *column, source_line)
             }
-            Self::Exception { message, line, column, stack } => {
+            ScriptError::ModuleSyntax { keyword, line, column, source_line } => {
+                writeln!(
+                    f,
+                    "`{keyword}` is module syntax; a mapping is a plain script: define a global `function map(payload, request)`"
+                )?;
+                excerpt(f, name, *line, *column, source_line)
+            }
+            ScriptError::Exception { message, line, column, stack } => {
                 write!(f, "uncaught exception: {message}")?;
                 if let (Some(line), Some(column)) = (line, column) {
-                    write!(f, " (mapping.js:{line}:{column})")?;
+                    write!(f, " ({name}:{line}:{column})")?;
                 }
-                if !stack.is_empty() {
-                    write!(f, "\n{}", stack.trim_end())?;
+                for frame in stack {
+                    match frame.position {
+                        Some((line, column)) => write!(f, "\n    at {} ({name}:{line}:{column})", frame.function)?,
+                        None => write!(f, "\n    at {}", frame.function)?,
+                    }
                 }
                 Ok(())
             }
-            Self::TimeLimit { limit } => write!(f, "time limit of {} exceeded", Millis(*limit)),
-            Self::MemoryLimit { limit_bytes } => {
+            ScriptError::ReturnedUndefined => {
+                f.write_str("map() returned undefined; return {payload: {…}} or null to skip")
+            }
+            ScriptError::ReturnedPromise => f.write_str(
+                "map() returned a Promise; mappings are synchronous (define `function map`, not `async function map`)",
+            ),
+            ScriptError::TimeLimit { limit } => write!(f, "time limit of {} exceeded", Millis(*limit)),
+            ScriptError::MemoryLimit { limit_bytes } => {
                 write!(f, "memory limit of {} exceeded", Bytes(*limit_bytes))
             }
-            Self::StackOverflow => f.write_str("stack overflow: the script recursed too deeply"),
-            Self::NotJson { what, path } => {
+            ScriptError::StackOverflow => f.write_str("stack overflow: the script recursed too deeply"),
+            ScriptError::NotJson { what, path } => {
                 write!(f, "the result is not JSON: {path} is {}", article(what))
             }
-            Self::ResultTooLarge { limit_bytes } => {
+            ScriptError::ResultTooLarge { limit_bytes } => {
                 write!(f, "the result is larger than {}", Bytes(*limit_bytes))
             }
-            Self::MissingMap => f.write_str("the script does not define a function `map(payload, request)`"),
-            Self::InvalidInput { message } => write!(f, "invalid input: {message}"),
-            Self::Internal { message } => write!(f, "sandbox failure: {message}"),
+            ScriptError::MissingMap => f.write_str("the script does not define a function `map(payload, request)`"),
+            ScriptError::InvalidInput { message } => write!(f, "invalid input: {message}"),
+            ScriptError::Internal { message } => write!(f, "the script sandbox failed: {message}"),
         }
     }
 }

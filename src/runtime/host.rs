@@ -1,6 +1,6 @@
 //! What the host gives a guest instance: its per-store state, the memory limiter, and the few WASI
-//! functions the guest imports (clocks, random bytes, stdout/stderr captured as console output,
-//! an empty environment). Every other import traps: no files, no network, no environment.
+//! functions the guest imports (clocks, random bytes, stdout and stderr captured: the script's
+//! console lines and the guest's own panic messages, an empty environment). Every other import traps: no files, no network, no environment.
 
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
@@ -10,8 +10,11 @@ use wasmtime::{Caller, Extern, Linker, Memory, Module, ResourceLimiter};
 
 /// The WASI module name of the imports the guest's standard library makes.
 const WASI: &str = "wasi_snapshot_preview1";
-/// Bytes of stdout/stderr kept per call; the guest only writes there when it panics.
-const OUTPUT_LIMIT: usize = 64 * 1024;
+/// Bytes of stdout kept per call: the script's console lines (64 KiB of text at most, the guest
+/// counts), one JSON array each, so escapes may take more room.
+const STDOUT_LIMIT: usize = 256 * 1024;
+/// Bytes of stderr kept per call; the guest writes there only when it panics or aborts.
+const STDERR_LIMIT: usize = 16 * 1024;
 /// WASI errno: success.
 const ERRNO_SUCCESS: i32 = 0;
 /// WASI errno: bad file descriptor.
@@ -25,8 +28,10 @@ const ERRNO_FAULT: i32 = 21;
 pub(crate) struct HostState {
     /// Caps linear memory growth and records a refusal.
     pub(crate) limiter: MemoryLimiter,
-    /// What the guest wrote to stdout/stderr during the current call.
-    pub(crate) output: Vec<u8>,
+    /// What the guest wrote to stdout during the current call: console lines.
+    pub(crate) stdout: Vec<u8>,
+    /// What the guest wrote to stderr during the current call: a panic or abort message.
+    pub(crate) stderr: Vec<u8>,
     /// Origin of the monotonic clock.
     started: Instant,
     /// Seeds `random_get`.
@@ -40,7 +45,8 @@ impl HostState {
     pub(crate) fn new(memory_bytes: usize) -> Self {
         Self {
             limiter: MemoryLimiter { limit: memory_bytes, refused: false },
-            output: Vec::new(),
+            stdout: Vec::new(),
+            stderr: Vec::new(),
             started: Instant::now(),
             random: RandomState::new(),
             random_counter: 0,
@@ -115,7 +121,7 @@ fn empty_sizes(mut caller: Caller<'_, HostState>, count_ptr: i32, size_ptr: i32)
     if ok { ERRNO_SUCCESS } else { ERRNO_FAULT }
 }
 
-/// `fd_write`: stdout (1) and stderr (2) are captured, bounded; other descriptors do not exist.
+/// `fd_write`: stdout (1) and stderr (2) are captured apart, bounded; other descriptors do not exist.
 fn fd_write(mut caller: Caller<'_, HostState>, fd: i32, iovs: i32, iovs_len: i32, nwritten: i32) -> i32 {
     if fd != 1 && fd != 2 {
         return ERRNO_BADF;
@@ -135,8 +141,10 @@ fn fd_write(mut caller: Caller<'_, HostState>, fd: i32, iovs: i32, iovs_len: i32
         let Some(bytes) = data.get(ptr..ptr.saturating_add(len)) else {
             return ERRNO_FAULT;
         };
-        let room = OUTPUT_LIMIT.saturating_sub(state.output.len());
-        state.output.extend_from_slice(&bytes[..len.min(room)]);
+        let (output, limit) =
+            if fd == 1 { (&mut state.stdout, STDOUT_LIMIT) } else { (&mut state.stderr, STDERR_LIMIT) };
+        let room = limit.saturating_sub(output.len());
+        output.extend_from_slice(&bytes[..len.min(room)]);
         written = written.saturating_add(len as u32);
     }
     match data.get_mut(nwritten as u32 as usize..nwritten as u32 as usize + 4) {

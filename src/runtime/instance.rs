@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use wasmtime::{InstancePre, Memory, Store, Trap, TypedFunc};
 
-use super::error::ScriptError;
+use super::error::{ScriptError, StackFrame};
 use super::host::HostState;
 use super::{ConsoleLine, Limits, ScriptOutcome};
 
@@ -50,9 +50,6 @@ struct Envelope {
     /// The error, on failure.
     #[serde(default)]
     error: Option<GuestError>,
-    /// `[level, text]` pairs.
-    #[serde(default)]
-    console: Vec<(String, String)>,
     /// The payload properties read, while recording.
     #[serde(default)]
     reads: Vec<String>,
@@ -74,14 +71,35 @@ fn present<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<V
 #[derive(Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 enum GuestError {
-    Syntax { message: String, line: u32, column: u32 },
-    Exception { message: String, line: Option<u32>, column: Option<u32>, stack: String },
-    NotJson { what: String, path: String },
-    ResultTooLarge { limit: usize },
+    Syntax {
+        message: String,
+        line: u32,
+        column: u32,
+    },
+    Exception {
+        message: String,
+        line: Option<u32>,
+        column: Option<u32>,
+        frames: Vec<(String, Option<u32>, Option<u32>)>,
+    },
+    Returned {
+        what: String,
+    },
+    NotJson {
+        what: String,
+        path: String,
+    },
+    ResultTooLarge {
+        limit: usize,
+    },
     MissingMap,
     StackOverflow,
-    Input { message: String },
-    Internal { message: String },
+    Input {
+        message: String,
+    },
+    Internal {
+        message: String,
+    },
 }
 
 impl Guest {
@@ -185,28 +203,33 @@ impl Guest {
         f: impl FnOnce(&mut Store<HostState>) -> wasmtime::Result<u64>,
     ) -> Result<u64, Failure> {
         self.store.data_mut().limiter.reset();
-        self.store.data_mut().output.clear();
+        self.store.data_mut().stdout.clear();
+        self.store.data_mut().stderr.clear();
         self.store.set_epoch_deadline(ticks(time));
         match f(&mut self.store) {
             Ok(value) => Ok(value),
             Err(error) => {
                 let state = self.store.data();
-                let console = captured_output(&state.output);
+                // The script's own console lines up to the trap; the guest's panic text is not
+                // the author's: it only says why.
+                let console = console_lines(&state.stdout);
+                let panic = panic_message(&state.stderr);
                 // A refused growth, or an allocation too large to even ask for (the guest's
-                // allocator aborts with one of these messages on stderr).
+                // allocator aborts with one of these messages).
                 let out_of_memory = state.limiter.refused
-                    || console.iter().any(|line| {
-                        line.text.contains("memory allocation of") || line.text.contains("capacity overflow")
-                    });
+                    || panic
+                        .as_deref()
+                        .is_some_and(|p| p.starts_with("memory allocation of") || p.contains("capacity overflow"));
                 let error = if out_of_memory {
                     ScriptError::MemoryLimit { limit_bytes: limits.memory_bytes }
                 } else {
-                    match error.downcast_ref::<Trap>() {
-                        Some(Trap::Interrupt) => ScriptError::TimeLimit { limit: limits.time },
+                    match (error.downcast_ref::<Trap>(), panic) {
+                        (Some(Trap::Interrupt), _) => ScriptError::TimeLimit { limit: limits.time },
                         // The wasm stack, or the guest's shadow stack (which lies below address 0
                         // of linear memory, so exhausting it is an out-of-bounds access).
-                        Some(Trap::StackOverflow | Trap::MemoryOutOfBounds) => ScriptError::StackOverflow,
-                        _ => ScriptError::Internal { message: format!("the guest trapped: {error:#}") },
+                        (Some(Trap::StackOverflow | Trap::MemoryOutOfBounds), _) => ScriptError::StackOverflow,
+                        (_, Some(message)) => ScriptError::Internal { message },
+                        (_, None) => ScriptError::Internal { message: format!("the guest trapped: {error:#}") },
                     }
                 };
                 Err(Failure { error, console })
@@ -218,7 +241,7 @@ impl Guest {
     fn read_envelope(&mut self, packed: u64, source: Option<&str>) -> Decoded {
         let ptr = (packed >> 32) as usize;
         let len = (packed & 0xffff_ffff) as usize;
-        let mut console = captured_output(&self.store.data().output);
+        let console = console_lines(&self.store.data().stdout);
         let Some(bytes) = self.memory.data(&self.store).get(ptr..ptr + len) else {
             let error = ScriptError::Internal { message: "the guest output is out of bounds".into() };
             return Decoded { result: Err(error), console, reads: Vec::new() };
@@ -230,7 +253,6 @@ impl Guest {
                 return Decoded { result: Err(error), console, reads: Vec::new() };
             }
         };
-        console.extend(envelope.console.into_iter().map(|(level, text)| ConsoleLine { level, text }));
         let result = match (envelope.ok, envelope.error) {
             (_, Some(error)) => Err(script_error(error, source)),
             (Some(value), None) => Ok(value),
@@ -246,11 +268,20 @@ fn script_error(error: GuestError, source: Option<&str>) -> ScriptError {
         GuestError::Syntax { message, line, column } => {
             let source_line =
                 source.and_then(|s| s.lines().nth(line.saturating_sub(1) as usize)).unwrap_or_default().to_owned();
-            ScriptError::Syntax { message, line, column, source_line }
+            match module_keyword(&source_line, column) {
+                Some(keyword) => ScriptError::ModuleSyntax { keyword: keyword.to_owned(), line, column, source_line },
+                None => ScriptError::Syntax { message, line, column, source_line },
+            }
         }
-        GuestError::Exception { message, line, column, stack } => {
+        GuestError::Exception { message, line, column, frames } => {
+            let stack = frames
+                .into_iter()
+                .map(|(function, line, column)| StackFrame { function, position: line.zip(column) })
+                .collect();
             ScriptError::Exception { message, line, column, stack }
         }
+        GuestError::Returned { what } if what == "Promise" => ScriptError::ReturnedPromise,
+        GuestError::Returned { .. } => ScriptError::ReturnedUndefined,
         GuestError::NotJson { what, path } => ScriptError::NotJson { what, path },
         GuestError::ResultTooLarge { limit } => ScriptError::ResultTooLarge { limit_bytes: limit },
         GuestError::MissingMap => ScriptError::MissingMap,
@@ -260,13 +291,36 @@ fn script_error(error: GuestError, source: Option<&str>) -> ScriptError {
     }
 }
 
-/// What the guest wrote to stdout/stderr (only a panic message, normally), as console lines.
-fn captured_output(output: &[u8]) -> Vec<ConsoleLine> {
-    String::from_utf8_lossy(output)
-        .lines()
-        .filter(|l| !l.is_empty())
-        .map(|text| ConsoleLine { level: "stderr".into(), text: text.to_owned() })
+/// `export` or `import` when the syntax error at 1-based `column` of `source_line` is that
+/// keyword starting a statement: the author wrote a module.
+fn module_keyword(source_line: &str, column: u32) -> Option<&'static str> {
+    let at: String = source_line.chars().skip(column.saturating_sub(1) as usize).collect();
+    ["export", "import"].into_iter().find(|keyword| {
+        at.strip_prefix(keyword)
+            .is_some_and(|rest| rest.starts_with(|c: char| c.is_whitespace() || c == '{' || c == '*'))
+    })
+}
+
+/// The console lines the guest wrote to stdout, one `[level, text]` JSON array per line (a line
+/// cut short by the output limit is left out).
+fn console_lines(stdout: &[u8]) -> Vec<ConsoleLine> {
+    stdout
+        .split(|&b| b == b'\n')
+        .filter_map(|line| serde_json::from_slice::<(String, String)>(line).ok())
+        .map(|(level, text)| ConsoleLine { level, text })
         .collect()
+}
+
+/// The message of a guest panic or abort on stderr, without the runtime's framing
+/// (`thread '<unnamed>' panicked at …:`, `note: run with RUST_BACKTRACE=1 …`).
+fn panic_message(stderr: &[u8]) -> Option<String> {
+    let text = String::from_utf8_lossy(stderr);
+    let lines: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with("thread '") && !l.starts_with("note: "))
+        .collect();
+    (!lines.is_empty()).then(|| lines.join("; "))
 }
 
 /// Epoch ticks for `time`, rounded up, plus one: the current tick may be about to end.

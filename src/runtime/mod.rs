@@ -35,7 +35,7 @@ use serde_json::Value;
 use wasmtime::{Config, Engine, InstancePre, Module, Strategy};
 
 pub use cache::ModuleSource;
-pub use error::{RuntimeError, ScriptError};
+pub use error::{Named, RuntimeError, SCRIPT_NAME, ScriptError, StackFrame};
 
 use host::HostState;
 use instance::{Failure, Guest, TICK};

@@ -44,7 +44,7 @@ pub(crate) fn pre_initialise(engine: &Engine, wasm: &[u8]) -> Result<Vec<u8>, Ru
     let init = instance.get_typed_func::<(), ()>(&mut store, INIT_EXPORT).map_err(RuntimeError::Snapshot)?;
     if let Err(error) = init.call(&mut store, ()) {
         // The guest writes why to stderr before it aborts.
-        let output = String::from_utf8_lossy(&store.data().output).trim().to_owned();
+        let output = String::from_utf8_lossy(&store.data().stderr).trim().to_owned();
         return Err(RuntimeError::Snapshot(error.context(format!("{INIT_EXPORT} failed: {output}"))));
     }
     let mut state = Initialised { store: &mut store, instance, missing: None };

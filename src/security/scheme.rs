@@ -53,8 +53,8 @@ impl Algorithm {
 /// How the MAC is written in the signature header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DigestEncoding {
-    /// Lower-case hexadecimal, as every provider sends it (upper case is refused, so a MAC has
-    /// exactly one spelling).
+    /// Hexadecimal, as every provider sends it (lower case; upper case is accepted too: the
+    /// decoded bytes are compared).
     Hex,
     /// Standard base64 (`+/`), padding optional.
     Base64,

@@ -15,7 +15,19 @@ use std::fmt;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
+use base64::alphabet;
 use base64::engine::general_purpose::{STANDARD, STANDARD_PAD_INDIFFERENT, URL_SAFE_NO_PAD, URL_SAFE_PAD_INDIFFERENT};
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+
+/// Decodes base64 secrets as the Standard Webhooks reference libraries do: padding optional, the
+/// unused bits of the last character ignored (a secret cut short still decodes); characters outside
+/// the standard alphabet are refused.
+const SECRET_BASE64: GeneralPurpose = GeneralPurpose::new(
+    &alphabet::STANDARD,
+    GeneralPurposeConfig::new()
+        .with_decode_allow_trailing_bits(true)
+        .with_decode_padding_mode(DecodePaddingMode::Indifferent),
+);
 use hmac::{Hmac, KeyInit, Mac};
 
 use super::scheme::{Algorithm, DigestEncoding, Extract, HeaderSource, SecretEncoding, SignatureScheme, TemplatePart};
@@ -267,7 +279,7 @@ impl SignatureScheme {
                     SecretEncoding::Utf8 => s.as_bytes().to_vec(),
                     SecretEncoding::Base64 => {
                         let b64 = s.strip_prefix("whsec_").unwrap_or(s);
-                        STANDARD_PAD_INDIFFERENT.decode(b64).map_err(|_| SecretError::NotBase64 { index })?
+                        SECRET_BASE64.decode(b64).map_err(|_| SecretError::NotBase64 { index })?
                     }
                 };
                 if bytes.is_empty() {
@@ -522,6 +534,7 @@ fn from_hex(text: &[u8]) -> Option<Vec<u8>> {
         match c {
             b'0'..=b'9' => Some(c - b'0'),
             b'a'..=b'f' => Some(c - b'a' + 10),
+            b'A'..=b'F' => Some(c - b'A' + 10),
             _ => None,
         }
     }
@@ -576,7 +589,7 @@ mod tests {
     #[test]
     fn hex_round_trip_and_rejects() {
         assert_eq!(from_hex(b"00ffab"), Some(vec![0, 255, 0xab]));
-        assert_eq!(from_hex(b"00FFAB"), None);
+        assert_eq!(from_hex(b"00FFab"), Some(vec![0, 255, 0xab]));
         assert_eq!(from_hex(b"0"), None);
         assert_eq!(from_hex(b"zz"), None);
         assert_eq!(to_hex(&[0, 255, 0xab]), "00ffab");

@@ -484,7 +484,7 @@ fn preview(state: &State, id: &str, body: Value) -> Result<HttpResponse, ApiErro
                 Ok(program) => program,
                 Err(errors) => {
                     let errors: Vec<Value> =
-                        errors.0.iter().map(|e| json!({"path": e.field, "message": e.to_string()})).collect();
+                        errors.0.iter().map(|e| problem_json(e.path(), &e.to_string(), e.position())).collect();
                     return Ok(ok(&json!({"output": null, "errors": errors, "properties": properties, "reads": []})));
                 }
             }
@@ -512,7 +512,7 @@ fn preview(state: &State, id: &str, body: Value) -> Result<HttpResponse, ApiErro
     let (output, errors) = match outcome.result {
         Ok(output) => (output, Vec::new()),
         Err(errors) => {
-            (Value::Null, errors.0.iter().map(|e| json!({"path": e.field(), "message": e.to_string()})).collect())
+            (Value::Null, errors.0.iter().map(|e| problem_json(e.field(), &e.to_string(), e.position())).collect())
         }
     };
     Ok(ok(&json!({
@@ -525,11 +525,21 @@ fn preview(state: &State, id: &str, body: Value) -> Result<HttpResponse, ApiErro
     })))
 }
 
+/// A preview error: `{"path", "message"}`, with `line` and `column` for a script's error that has them.
+fn problem_json(path: &str, message: &str, position: Option<(u32, u32)>) -> Value {
+    let mut problem = json!({"path": path, "message": message});
+    if let Some((line, column)) = position {
+        problem["line"] = json!(line);
+        problem["column"] = json!(column);
+    }
+    problem
+}
+
 fn mapping_failed(problems: &[crate::store::Problem]) -> ApiError {
     let message = problems.iter().map(|p| p.message.as_str()).collect::<Vec<_>>().join("\n");
     let error = ApiError::new(ErrorKind::MappingFailed, message);
     match problems.first() {
-        Some(first) => error.at(first.path.clone()),
+        Some(first) => error.at_problem(first),
         None => error,
     }
 }

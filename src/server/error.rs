@@ -99,8 +99,10 @@ pub struct ApiError {
     pub kind: ErrorKind,
     /// A message safe to show the caller (never the refused body).
     pub message: String,
-    /// The field or JSONPath concerned.
+    /// The field or JSONPath concerned (`script` for a script's error).
     pub path: Option<String>,
+    /// For a script's error: the 1-based line and column in the script, when known.
+    pub position: Option<(u32, u32)>,
     /// For a 405: the methods the route accepts (the `Allow` header).
     pub allow: Option<String>,
 }
@@ -108,7 +110,7 @@ pub struct ApiError {
 impl ApiError {
     /// An error of `kind` with `message`.
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> ApiError {
-        ApiError { kind, message: message.into(), path: None, allow: None }
+        ApiError { kind, message: message.into(), path: None, position: None, allow: None }
     }
 
     /// A 405 for a route that accepts only `allow` (`"POST, PUT"`).
@@ -121,6 +123,13 @@ impl ApiError {
     /// The same error, about `path`.
     pub fn at(mut self, path: impl Into<String>) -> ApiError {
         self.path = Some(path.into());
+        self
+    }
+
+    /// The same error, about the place of `problem` (its path, and its line and column in a script).
+    pub fn at_problem(mut self, problem: &crate::store::Problem) -> ApiError {
+        self.path = Some(problem.path.clone());
+        self.position = problem.line.zip(problem.column);
         self
     }
 
@@ -145,6 +154,10 @@ impl ApiError {
         let mut error = json!({"code": self.kind.code(), "message": self.message});
         if let Some(path) = self.path {
             error["path"] = json!(path);
+        }
+        if let Some((line, column)) = self.position {
+            error["line"] = json!(line);
+            error["column"] = json!(column);
         }
         let mut response = super::http::json_response(self.kind.status(), &json!({ "error": error }));
         if let Some(allow) = self.allow.and_then(|a| hyper::header::HeaderValue::from_str(&a).ok()) {

@@ -102,7 +102,7 @@ where
         Status::Test => Mode::Test,
         Status::Live => Mode::Live,
         Status::Paused { .. } => {
-            let problems = vec![Problem { path: "$".into(), message: "the trigger was paused".into() }];
+            let problems = vec![Problem::new("$", "the trigger was paused")];
             let held = hold(state, trigger_id, HeldReason::Paused, problems, held_request(info)).await?;
             return Err(ApiError::new(
                 ErrorKind::Paused,
@@ -132,13 +132,16 @@ where
         }
         Err(problems) => {
             let count = problems.len();
-            let first = problems.first().map(|p| p.path.clone()).unwrap_or_default();
+            let first = problems.first().cloned();
             let held = hold(state, trigger_id, HeldReason::Mapping, problems, held_request(input.request)).await?;
-            Err(ApiError::new(
+            let error = ApiError::new(
                 ErrorKind::MappingFailed,
                 format!("the mapping failed ({count} error(s)); the request is held as {held}"),
-            )
-            .at(first))
+            );
+            Err(match first {
+                Some(first) => error.at_problem(&first),
+                None => error,
+            })
         }
     }
 }
@@ -206,14 +209,12 @@ fn request_info(parts: &hyper::http::request::Parts, received_at: i64) -> Reques
 /// Runs the trigger's mapping: the validated payload, or every problem with its path.
 pub(super) fn map(state: &State, prepared: &Prepared, input: &Input) -> Result<Value, Vec<Problem>> {
     let Some(program) = &prepared.program else {
-        return Err(vec![Problem { path: "mapping".into(), message: "the trigger has no mapping".into() }]);
+        return Err(vec![Problem::new("mapping", "the trigger has no mapping")]);
     };
     let started = Instant::now();
     let result = program.run(input);
     state.metrics.mapping_latency(started.elapsed());
-    result.map_err(|errors| {
-        errors.0.iter().map(|e| Problem { path: e.field().to_owned(), message: e.to_string() }).collect()
-    })
+    result.map_err(|errors| errors.0.iter().map(Problem::of_map_error).collect())
 }
 
 /// Appends an event (durably) and wakes the dispatcher when it is to be delivered.

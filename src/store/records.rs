@@ -113,10 +113,34 @@ pub struct Attempt {
 /// A problem found in a held request: where and what.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Problem {
-    /// The JSONPath or result path concerned.
+    /// The JSONPath or result path concerned; `script` for a script mapping's own error.
     pub path: String,
     /// What is wrong.
     pub message: String,
+    /// For a script's error: the 1-based line in the script, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<u32>,
+    /// For a script's error: the 1-based column in the script, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub column: Option<u32>,
+}
+
+impl Problem {
+    /// A problem at `path`, with no script position.
+    pub fn new(path: impl Into<String>, message: impl Into<String>) -> Problem {
+        Problem { path: path.into(), message: message.into(), line: None, column: None }
+    }
+
+    /// The problem a mapping error makes: its field (`script` for a script's error) and position.
+    pub fn of_map_error(error: &crate::mapping::MapError) -> Problem {
+        let position = error.position();
+        Problem {
+            path: error.field().to_owned(),
+            message: error.to_string(),
+            line: position.map(|p| p.0),
+            column: position.map(|p| p.1),
+        }
+    }
 }
 
 /// Why a request is held.

@@ -251,8 +251,54 @@ fn exceptions_have_message_line_column_and_stack() {
     let ScriptError::Exception { message, line, column, stack } = &error else { panic!("{error:?}") };
     assert!(message.starts_with("TypeError"), "{message}");
     assert_eq!((*line, *column), (Some(2), Some(20)), "{error}");
-    assert!(stack.contains("helper (mapping.js:2:"), "{stack}");
-    assert!(stack.contains("map (mapping.js:5:"), "{stack}");
+    let frames: Vec<(&str, Option<u32>)> =
+        stack.iter().map(|f| (f.function.as_str(), f.position.map(|p| p.0))).collect();
+    assert_eq!(frames, [("helper", Some(2)), ("map", Some(5))], "{stack:?}");
+    // The server's name for a script is `script`; the CLI gives the file's name instead.
+    assert!(error.to_string().contains("\n    at helper (script:2:"), "{error}");
+    assert!(error.named("orders.js").to_string().contains("\n    at map (orders.js:5:"), "{error}");
+    assert!(!error.named("orders.js").to_string().contains("script:"), "{error}");
+}
+
+#[test]
+fn contract_mistakes_are_named() {
+    let async_map = script("async function map(p) {\n  return { payload: { target: { usersById: [p.id] } } };\n}");
+    let error = err(&async_map, json!({"id": "u1"}));
+    assert_eq!(error, ScriptError::ReturnedPromise);
+    assert!(error.to_string().starts_with("map() returned a Promise; mappings are synchronous"), "{error}");
+
+    let no_return = script("function map(p) {\n  const out = { payload: { target: { usersById: [p.id] } } };\n}");
+    let error = err(&no_return, json!({"id": "u1"}));
+    assert_eq!(error.to_string(), "map() returned undefined; return {payload: {…}} or null to skip");
+
+    let module = sandbox().compile("// orders\nexport function map(p) {\n  return p;\n}\n", Limits::default()).err();
+    let Some(error @ ScriptError::ModuleSyntax { keyword, line: 2, column: 1, .. }) = &module else {
+        panic!("{module:?}")
+    };
+    assert_eq!(keyword, "export");
+    assert!(error.to_string().contains("define a global `function map(payload, request)`"), "{error}");
+    assert!(error.to_string().contains("--> script:2:1"), "{error}");
+}
+
+#[test]
+fn a_missing_closing_brace_is_an_unexpected_end_of_the_script() {
+    let source = "function map(p) {\n  return { payload: { target: { usersById: [p.id] } } };\n";
+    let error = sandbox().compile(source, Limits::default()).err();
+    let Some(ScriptError::Syntax { message, line, column, .. }) = &error else { panic!("{error:?}") };
+    assert!(message.starts_with("unexpected end of script"), "{message}");
+    // Just past the source's last character: nothing of the sandbox's own wrapper shows.
+    assert_eq!((*line, *column), (2, 57), "{error:?}");
+}
+
+#[test]
+fn a_script_over_its_memory_limit_keeps_its_console_and_shows_nothing_of_the_guest() {
+    let script = script_with(
+        "function map(p) {\n  console.log('before', p.n);\n  let s = 'x'; const all = [];\n  for (let i = 0; i < 40; i++) { s = s + s; all.push(s); }\n  return null;\n}",
+        Limits { time: Duration::from_secs(5), ..Limits::default() },
+    );
+    let outcome = call(&script, json!({"n": 1}));
+    assert!(matches!(&outcome.result, Err(e) if is_memory_limit(e)), "{:?}", outcome.result);
+    assert_eq!(outcome.console, vec![ConsoleLine { level: "log".into(), text: "before 1".into() }]);
 }
 
 #[test]
@@ -280,7 +326,7 @@ fn throwing_other_values_gives_sensible_messages() {
 #[test]
 fn results_that_are_not_json_say_what_and_where() {
     let not_json = |body: &str| err(&script(&format!("function map(p) {{ {body} }}")), json!({}));
-    assert_eq!(not_json("return undefined;"), ScriptError::NotJson { what: "undefined".into(), path: "result".into() });
+    assert_eq!(not_json("return undefined;"), ScriptError::ReturnedUndefined);
     assert_eq!(
         not_json("return { payload: { detail: { x: function () {} } } };"),
         ScriptError::NotJson { what: "function".into(), path: "result.payload.detail.x".into() }

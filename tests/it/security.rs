@@ -223,13 +223,50 @@ fn stripe_negative_vectors() {
             reason: MalformedSignature::WrongLength { expected: 32, actual: 31 }
         })
     );
-    // Upper-case hex is refused: each MAC has exactly one spelling.
+    // Upper-case hex is the same MAC: the decoded bytes are compared.
     let header = format!("t={STRIPE_TS},v1={}", STRIPE_V1.to_uppercase());
+    let h = [("Stripe-Signature", header.as_str())];
+    assert_eq!(check(&s, &[STRIPE_SECRET], &h, STRIPE_BODY, STRIPE_TS, None), Ok(FIRST));
+    let header = format!("t={STRIPE_TS},v1={}", STRIPE_V1.replace('a', "g"));
     let h = [("Stripe-Signature", header.as_str())];
     assert!(matches!(
         check(&s, &[STRIPE_SECRET], &h, STRIPE_BODY, STRIPE_TS, None),
         Err(VerifyError::SignatureMalformed { reason: MalformedSignature::NotHex, .. })
     ));
+}
+
+#[test]
+fn the_timestamp_window_includes_its_bounds_as_the_reference_libraries_do() {
+    // Standard Webhooks, Svix and Stripe refuse a timestamp older than now - tolerance or newer
+    // than now + tolerance: exactly at either bound passes, one second beyond fails.
+    let s = preset("standard-webhooks");
+    let h = [("webhook-id", SW_ID), ("webhook-timestamp", "1614265330"), ("webhook-signature", SW_SIG)];
+    assert_eq!(check(&s, &[SW_SECRET], &h, SW_BODY, SW_TS + 300, None), Ok(FIRST));
+    assert_eq!(
+        check(&s, &[SW_SECRET], &h, SW_BODY, SW_TS + 301, None),
+        Err(VerifyError::TimestampTooOld { by_seconds: 1, tolerance_seconds: 300 })
+    );
+    assert_eq!(check(&s, &[SW_SECRET], &h, SW_BODY, SW_TS - 300, None), Ok(FIRST));
+    assert_eq!(
+        check(&s, &[SW_SECRET], &h, SW_BODY, SW_TS - 301, None),
+        Err(VerifyError::TimestampInFuture { by_seconds: 1, tolerance_seconds: 300 })
+    );
+}
+
+#[test]
+fn base64_secrets_decode_as_the_reference_libraries_decode_them() {
+    let s = preset("standard-webhooks");
+    let key = |secret: &str| s.decode_secret(secret).map(|k| k.as_bytes().to_vec());
+    let full = key(SW_SECRET).expect("the SDK's secret decodes");
+    // Cut short: the last character carries bits beyond the last whole byte, which are ignored.
+    assert_eq!(key("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaS").ok().as_deref(), Some(&full[..23]));
+    // Padding is optional, and allowed.
+    assert_eq!(key("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLa").ok().as_deref(), Some(&full[..22]));
+    assert_eq!(key("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLa==").ok().as_deref(), Some(&full[..22]));
+    // Characters outside the standard alphabet are still refused.
+    for bad in ["whsec_MfKQ9r8GKYqr*wjU", "whsec_MfKQ-r8GKYqr_wjU", "whsec_MfKQ9"] {
+        assert!(matches!(key(bad), Err(hookmap::security::SecretError::NotBase64 { index: 0 })), "{bad}");
+    }
 }
 
 // https://developer.squareup.com/docs/webhooks/step3validate; vector from Square's SDK tests, e.g.

@@ -88,6 +88,63 @@ async fn script_mappings_run_in_the_sandbox_with_the_request() {
     assert_eq!(refused.status, 422);
     let held = server.api_ok("GET", &format!("/api/triggers/{id}/held"), None, 200).await;
     assert!(held.to_string().contains("no user"), "{held}");
+    // The script's error is at `script`, line 2, column 22 of the source, in the 422 answer, the
+    // held request and the preview.
+    let error = refused.json()["error"].clone();
+    assert_eq!(
+        (&error["path"], &error["line"], &error["column"]),
+        (&json!("script"), &json!(2), &json!(22)),
+        "{error}"
+    );
+    let hid = error["message"].as_str().unwrap_or_default().rsplit(' ').next().unwrap_or_default().to_owned();
+    let held = server.api_ok("GET", &format!("/api/held/{hid}"), None, 200).await;
+    let problem = &held["errors"][0];
+    assert_eq!(
+        (&problem["path"], &problem["line"], &problem["column"]),
+        (&json!("script"), &json!(2), &json!(22)),
+        "{held}"
+    );
+    assert!(problem["message"].as_str().is_some_and(|m| m.contains("(script:2:22)")), "{held}");
+    let preview =
+        server.api_ok("POST", &format!("/api/triggers/{id}/preview"), Some(json!({"body": {"user": ""}})), 200).await;
+    assert_eq!(preview["errors"][0]["path"], "script", "{preview}");
+    assert_eq!((&preview["errors"][0]["line"], &preview["errors"][0]["column"]), (&json!(2), &json!(22)), "{preview}");
+    // A script that does not compile, previewed: its position too.
+    let broken = json!({"kind": "script", "source": "function map(p) {\n  return {payload: {target: {usersById: [p.user]}}};\n"});
+    let preview = server
+        .api_ok(
+            "POST",
+            &format!("/api/triggers/{id}/preview"),
+            Some(json!({"body": {"user": "u"}, "mapping": broken})),
+            200,
+        )
+        .await;
+    let problem = &preview["errors"][0];
+    assert_eq!(
+        (&problem["path"], &problem["line"], &problem["column"]),
+        (&json!("script"), &json!(2), &json!(53)),
+        "{preview}"
+    );
+    assert!(problem["message"].as_str().is_some_and(|m| m.contains("unexpected end of script")), "{preview}");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn too_deep_bodies_are_refused_with_the_nesting_limit() {
+    let server = start_server().await;
+    let (id, token) = live_trigger(&server, json!({"shapeCheck": "off"})).await;
+    let deep = format!("{{\"user\": {}1{}}}", "[".repeat(200), "]".repeat(200));
+    let refused = server.hook_raw(&token, "application/json", &[], deep.clone().into_bytes()).await;
+    assert_eq!(refused.status, 400);
+    let message = refused.json()["error"]["message"].as_str().unwrap_or_default().to_owned();
+    assert!(message.contains("nested deeper than 127 levels"), "{message}");
+    // The preview reads its body from the admin request's JSON: the same limit, the same words.
+    let auth = format!("Bearer {}", super::ADMIN_TOKEN);
+    let headers = [("authorization", auth.as_str()), ("content-type", "application/json")];
+    let request = format!("{{\"body\": {deep}}}").into_bytes();
+    let answer = super::send(server.admin, "POST", &format!("/api/triggers/{id}/preview"), &headers, request).await;
+    let message = answer.json()["error"]["message"].as_str().unwrap_or_default().to_owned();
+    assert!(message.contains("nested deeper than 127 levels"), "{}: {message}", answer.status);
     server.stop().await;
 }
 

@@ -1,0 +1,3 @@
+function map(payload) {
+  return { payload: { target: { usersById: [payload.id] } };
+}

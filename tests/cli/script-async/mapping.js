@@ -1,0 +1,3 @@
+async function map(payload) {
+  return { payload: { target: { usersById: [payload.id] } } };
+}

@@ -1,0 +1,2 @@
+function map(payload) {
+  return { payload: { target: { usersById: [payload.id] } } };

@@ -1,0 +1,3 @@
+export function map(payload) {
+  return { payload: { target: { usersById: [payload.id] } } };
+}

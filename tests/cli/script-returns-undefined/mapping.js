@@ -1,0 +1,3 @@
+function map(payload) {
+  const x = { payload: { target: { usersById: [payload.id] } } };
+}
