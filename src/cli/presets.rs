@@ -71,6 +71,7 @@ fn list() -> String {
     let names: Vec<&str> = security::presets::list().iter().map(|p| p.name).collect();
     text.push_str(&names.join(", "));
     text.push_str("\n\nSuggested dedup keys (hookmap presets show NAME --dedup):\n");
+    let width = hookmap::dedup::suggested_names().map(str::len).max().unwrap_or(0);
     for name in hookmap::dedup::suggested_names() {
         if let Some(spec) = hookmap::dedup::suggested(name) {
             text.push_str(&format!("  {name:width$}  {}\n", spec.key));
