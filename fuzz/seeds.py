@@ -148,3 +148,7 @@ for name, body, options in [
     ("form-malformed", b"a=%zz", dict(trigger=1, content_type=4, signature=3)),
 ]:
     ingest("request-" + name, body, **options)
+# The shaped trigger skips closed tickets and has an event for ticket 4242 from the start.
+ZENDESK = json.loads(read(os.path.join(ROOT, "tests/golden/zendesk-trigger-webhook-custom-body/sample.json")))
+for name, change in [("skipped-closed", {"status": "Closed"}), ("duplicate-first-ticket", {"ticket_id": 4242})]:
+    ingest("request-" + name, json.dumps({**ZENDESK, **change}).encode(), trigger=1, content_type=1, signature=3)

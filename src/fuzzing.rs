@@ -19,12 +19,12 @@ use hyper::{Method, Request, StatusCode, Uri};
 use serde_json::Value;
 
 use crate::mapping::path::CompiledPath;
-use crate::mapping::{Input, Limits, Mapping, compile};
+use crate::mapping::{Input, Limits, Mapped, Mapping, compile};
 use crate::security::{AllowList, SecretKey, SignatureScheme, SignedRequest};
 use crate::server::{self, Config, State};
 use crate::store::{Event, Held, records};
 use crate::trigger::{
-    Action, Flow, MappingKind, MappingSpec, SecuritySpec, ShapeCheck, SignatureSpec, Status, Trigger,
+    Action, DedupSpec, Flow, MappingKind, MappingSpec, SecuritySpec, ShapeCheck, SignatureSpec, Status, Trigger,
 };
 
 /// The parts of `data` between NUL bytes; missing parts are empty.
@@ -76,7 +76,7 @@ pub fn structured_mapping(data: &[u8]) {
     let from_whole = program.run(&Input::from_body(whole));
     let from_projected = program.run(&Input::from_body(projected));
     assert_eq!(from_whole, from_projected, "the projected body maps differently");
-    if let Ok(output) = from_whole {
+    if let Ok(Mapped::Event(output)) = from_whole {
         assert_eq!(crate::schema::validate(output.clone()).as_ref(), Ok(&output), "output is not valid and normal");
     }
 }
@@ -156,7 +156,7 @@ pub fn script(data: &[u8]) {
     let started = Instant::now();
     let result = program.run(&Input::from_body(body));
     assert!(started.elapsed() < LIMITS.time + MARGIN, "a run took {:?}", started.elapsed());
-    if let Ok(output) = result {
+    if let Ok(Mapped::Event(output)) = result {
         assert_eq!(crate::schema::validate(output.clone()).as_ref(), Ok(&output), "output is not valid and normal");
     }
 }
@@ -189,7 +189,9 @@ pub fn allowlist(data: &[u8]) {
 /// - `signed` (live): the golden Stripe case's sample and structured mapping, the `stripe`
 ///   signature preset, an allow-list behind a trusted proxy (the peer), shape check
 ///   `referenced`;
-/// - `shaped` (test): the golden Zendesk custom-body case, no security, shape check `sample`.
+/// - `shaped` (test): the golden Zendesk custom-body case with a `skip` rule for closed
+///   tickets, no security, shape check `sample`, dedup on `$.ticket_id`; one event, ticket
+///   [`FIRST_TICKET`], is committed at start, so a request with that ticket id is a duplicate.
 ///
 /// Bodies are limited to 4 KiB, below libFuzzer's input sizes, so the 413 paths are reached.
 struct IngestServer {
@@ -198,7 +200,12 @@ struct IngestServer {
     /// The outbox position seen last, per fixture trigger (in [`TRIGGERS`] order); held
     /// for a whole request, so requests are checked one at a time.
     seen: Mutex<[i64; 2]>,
+    /// The event committed at start on `shaped`, for ticket [`FIRST_TICKET`].
+    first: String,
 }
+
+/// The `shaped` trigger's ticket id that has an event from the start.
+const FIRST_TICKET: u64 = 4242;
 
 /// The fixture triggers: (id, URL token).
 const TRIGGERS: [(&str, &str); 2] = [("trg_fuzz_signed", "fuzzsigned"), ("trg_fuzz_shaped", "fuzzshaped")];
@@ -240,6 +247,7 @@ impl IngestServer {
             flow: Flow::default(),
             shape_check: ShapeCheck::Referenced,
             rate_limit: None,
+            dedup: None,
             created_at: 0,
             updated_at: 0,
             version: 1,
@@ -254,13 +262,44 @@ impl IngestServer {
             },
             ..trigger(TRIGGERS[0], "stripe-payment-intent-succeeded")
         };
-        let shaped =
-            Trigger { shape_check: ShapeCheck::Sample, ..trigger(TRIGGERS[1], "zendesk-trigger-webhook-custom-body") };
+        let zendesk = trigger(TRIGGERS[1], "zendesk-trigger-webhook-custom-body");
+        let mut mapping: Value = serde_json::from_str(&golden("zendesk-trigger-webhook-custom-body", "mapping.json"))
+            .expect("a JSON mapping");
+        mapping["skip"] = serde_json::json!({"when": "$[?@.status == 'Closed']", "reason": "closed ticket"});
+        let shaped = Trigger {
+            shape_check: ShapeCheck::Sample,
+            mapping: zendesk.mapping.clone().map(|spec| MappingSpec { source: mapping.to_string(), ..spec }),
+            dedup: Some(DedupSpec { key: "$.ticket_id".into(), window_seconds: DedupSpec::DEFAULT_WINDOW_SECONDS }),
+            ..zendesk
+        };
         for trigger in [signed, shaped] {
             runtime.block_on(state.create(trigger)).expect("the fixture triggers are valid");
         }
-        IngestServer { runtime, state, seen: Mutex::new([0; 2]) }
+        let mut first: Value = shaped_sample();
+        first["ticket_id"] = FIRST_TICKET.into();
+        let request = Request::post(format!("/hooks/{}", TRIGGERS[1].1))
+            .header(CONTENT_TYPE, "application/json")
+            .body(Full::new(Bytes::from(first.to_string())))
+            .expect("a request");
+        let peer: SocketAddr = PEER.parse().expect("a socket address");
+        let (first, seq) = runtime.block_on(async {
+            let response = server::ingest::handle(&state, request, peer).await;
+            let body = response.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+            let answer: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+            let id = answer["eventId"].as_str().expect("the first ticket makes an event").to_owned();
+            let owned = id.clone();
+            let event = state.store.read(move |conn| records::get_event(conn, &owned)).await.expect("stored");
+            (id, event.seq)
+        });
+        IngestServer { runtime, state, seen: Mutex::new([0, seq]), first }
     }
+}
+
+/// The golden Zendesk sample the `shaped` trigger has.
+fn shaped_sample() -> Value {
+    let path = format!("{}/tests/golden/zendesk-trigger-webhook-custom-body/sample.json", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    crate::document::parse(text.as_bytes()).expect("a JSON sample")
 }
 
 /// A data directory for this process's `ingest` target, under `/dev/shm` when there is one
@@ -424,6 +463,10 @@ impl<'a> IngestRequest<'a> {
 enum Outcome {
     /// 202: the event with this id was committed.
     Accepted(String),
+    /// 202 `{"skipped": true}`: the mapping skipped the request.
+    Skipped,
+    /// 202 `{"duplicate": true}`: an earlier event, with this id, had the request's key.
+    Duplicate(String),
     /// 409 `paused` or 422 `mapping_failed`: the request was held.
     Held,
     /// Any other answer: nothing was to be kept.
@@ -432,8 +475,11 @@ enum Outcome {
 
 impl Outcome {
     fn of(status: StatusCode, answer: &Value) -> Outcome {
+        let event_id = || answer["eventId"].as_str().unwrap_or_default().to_owned();
         match (status.as_u16(), answer["error"]["code"].as_str()) {
-            (202, _) => Outcome::Accepted(answer["eventId"].as_str().unwrap_or_default().to_owned()),
+            (202, _) if answer["skipped"] == true => Outcome::Skipped,
+            (202, _) if answer["duplicate"] == true => Outcome::Duplicate(event_id()),
+            (202, _) => Outcome::Accepted(event_id()),
             (409, Some("paused")) | (422, Some("mapping_failed")) => Outcome::Held,
             _ => Outcome::Refused,
         }
@@ -451,9 +497,11 @@ struct Left {
 /// `IngestRequest::decode` for how the bytes are read; the `signed` trigger's signature is
 /// computed over the body, so the fuzzer gets past the 401). Invariants: the answer is
 /// never a 5xx but 503; the request is exactly one of accepted (202, and its event is in
-/// the store), held (409/422, and the held request is in the store) or refused (nothing
-/// stored); nothing else is stored. Triggers the request paused are reactivated and held
-/// requests removed afterwards, so every input meets the same server.
+/// the store), skipped (202 with a reason, nothing stored), duplicate (202 with the id of
+/// the event committed at start, nothing stored), held (409/422, and the held request is in
+/// the store) or refused (nothing stored); nothing else is stored. Triggers the request
+/// paused are reactivated, held requests and the dedup keys of new events removed
+/// afterwards, so every input meets the same server.
 pub fn ingest(data: &[u8]) {
     if let Ok(request) = IngestRequest::decode(data) {
         IngestServer::get().serve(&request);
@@ -477,7 +525,7 @@ impl IngestServer {
             let left = self.left(&seen).await;
             self.reset(&mut seen, &left).await;
             let target = TRIGGERS.iter().position(|(_, token)| *token == request.token);
-            check(request, status, &answer, target, &left);
+            check(request, (status, &answer), target, &left, &self.first);
             Some(Outcome::of(status, &answer))
         })
     }
@@ -502,6 +550,14 @@ impl IngestServer {
         for (i, left) in left.iter().enumerate() {
             if let Some(last) = left.events.last() {
                 seen[i] = last.seq;
+            }
+            for event in &left.events {
+                let id = event.id.clone();
+                self.state
+                    .store
+                    .write(move |conn| records::forget_dedup_key(conn, &id))
+                    .await
+                    .expect("dedup key forgotten");
             }
             for held in &left.held {
                 let id = held.id.clone();
@@ -528,7 +584,13 @@ impl IngestServer {
 
 /// The `ingest` invariants, given the answer to `request` (sent to fixture trigger `target`)
 /// and what it `left` on each fixture trigger.
-fn check(request: &IngestRequest, status: StatusCode, answer: &Value, target: Option<usize>, left: &[Left]) {
+fn check(
+    request: &IngestRequest,
+    (status, answer): (StatusCode, &Value),
+    target: Option<usize>,
+    left: &[Left],
+    first: &str,
+) {
     let context = format!("{status} {answer} for {}", request.describe());
     assert!(status == 202 || status.is_client_error() || status == 503, "answered {context}");
     let outcome = Outcome::of(status, answer);
@@ -541,6 +603,14 @@ fn check(request: &IngestRequest, status: StatusCode, answer: &Value, target: Op
                 let payload = &events[0].payload;
                 assert_eq!(crate::schema::validate(payload.clone()).as_ref(), Ok(payload), "stored payload: {context}");
                 assert!(held.is_empty(), "an accepted request was also held: {context}");
+            }
+            Outcome::Duplicate(id) if target == Some(i) => {
+                assert_eq!(id, first, "a duplicate names another event than the first: {context}");
+                assert!(events.is_empty() && held.is_empty(), "a duplicate stored something: {context}");
+            }
+            Outcome::Skipped if target == Some(i) => {
+                assert!(answer["reason"].is_string(), "a skip without the rule's reason: {context}");
+                assert!(events.is_empty() && held.is_empty(), "a skipped request stored something: {context}");
             }
             Outcome::Held if target == Some(i) => {
                 assert!(events.is_empty(), "a held request also made an event: {context}");
@@ -619,6 +689,23 @@ mod tests {
     }
 
     #[test]
+    fn ingest_requests_of_closed_tickets_are_skipped_and_the_first_ticket_is_a_duplicate() {
+        let server = IngestServer::get();
+        let mut closed = shaped_sample();
+        closed["status"] = "Closed".into();
+        assert_eq!(outcome(&request(0, 1, 1, 3, closed.to_string().as_bytes())), Some(Outcome::Skipped));
+        let mut again = shaped_sample();
+        again["ticket_id"] = FIRST_TICKET.into();
+        let repeat = request(0, 1, 1, 3, again.to_string().as_bytes());
+        assert_eq!(outcome(&repeat), Some(Outcome::Duplicate(server.first.clone())));
+        // Another ticket is accepted, and accepted again: each input meets the same server.
+        let zendesk = golden_sample("zendesk-trigger-webhook-custom-body");
+        for _ in 0..2 {
+            assert!(matches!(outcome(&request(0, 1, 1, 3, &zendesk)), Some(Outcome::Accepted(_))));
+        }
+    }
+
+    #[test]
     fn ingest_requests_are_accepted_held_or_refused() {
         let stripe = golden_sample("stripe-payment-intent-succeeded");
         let zendesk = golden_sample("zendesk-trigger-webhook-custom-body");
@@ -663,6 +750,6 @@ mod tests {
         };
         let left = [Left { events: vec![event], held: Vec::new() }, Left::default()];
         let answer = serde_json::json!({"error": {"code": "unauthorized"}});
-        check(&request, StatusCode::UNAUTHORIZED, &answer, Some(0), &left);
+        check(&request, (StatusCode::UNAUTHORIZED, &answer), Some(0), &left, "evt_first");
     }
 }

@@ -29,6 +29,7 @@ macro_rules! error_list {
 pub(crate) use error_list;
 
 pub mod clock;
+pub mod dedup;
 pub mod document;
 pub mod field_path;
 pub mod flow;

@@ -345,6 +345,26 @@ impl RateLimit {
     }
 }
 
+/// A trigger's deduplication of provider retries (see [`crate::dedup`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DedupSpec {
+    /// Where a request's key is: a JSONPath on the body (`$.id`) or `header:NAME`.
+    pub key: String,
+    /// How long a key is remembered after its event, in seconds (default 86400).
+    #[serde(default = "DedupSpec::default_window_seconds")]
+    pub window_seconds: u64,
+}
+
+impl DedupSpec {
+    /// The window when none is given: a day.
+    pub const DEFAULT_WINDOW_SECONDS: u64 = 86_400;
+
+    fn default_window_seconds() -> u64 {
+        DedupSpec::DEFAULT_WINDOW_SECONDS
+    }
+}
+
 /// A trigger: everything the ingest path needs to process a request to its URL.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Trigger {
@@ -370,6 +390,8 @@ pub struct Trigger {
     pub shape_check: ShapeCheck,
     /// The rate limit, if any.
     pub rate_limit: Option<RateLimit>,
+    /// The deduplication of retries, if any.
+    pub dedup: Option<DedupSpec>,
     /// Creation time (Unix milliseconds).
     pub created_at: i64,
     /// Last change (Unix milliseconds).
@@ -429,6 +451,8 @@ pub struct TriggerDoc {
     shape_check: ShapeCheck,
     #[serde(default)]
     rate_limit: Option<RateLimit>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    dedup: Option<DedupSpec>,
     created_at: i64,
     updated_at: i64,
     version: u64,
@@ -448,6 +472,7 @@ impl From<&Trigger> for TriggerDoc {
             flow: t.flow.clone(),
             shape_check: t.shape_check,
             rate_limit: t.rate_limit,
+            dedup: t.dedup.clone(),
             created_at: t.created_at,
             updated_at: t.updated_at,
             version: t.version,
@@ -472,6 +497,7 @@ impl TryFrom<TriggerDoc> for Trigger {
             flow: d.flow,
             shape_check: d.shape_check,
             rate_limit: d.rate_limit,
+            dedup: d.dedup,
             created_at: d.created_at,
             updated_at: d.updated_at,
             version: d.version,
@@ -567,6 +593,7 @@ mod tests {
                 flow: Flow::default(),
                 shape_check: ShapeCheck::default(),
                 rate_limit: None,
+                dedup: None,
                 created_at: 0,
                 updated_at: 0,
                 version: 1,

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use hookmap::mapping::compile;
+use hookmap::mapping::{Mapped, compile};
 
 use super::input::{self, CliError};
 
@@ -17,8 +17,9 @@ pub struct CheckArgs {
     sample: PathBuf,
 }
 
-/// Runs `hookmap check`: prints `ok` and the JSONPaths the mapping reads, or every
-/// error (compile errors, else mapping and schema errors) and exits 1.
+/// Runs `hookmap check`: prints `ok` (`ok: M skips S: reason` when the mapping skips the
+/// sample) and the JSONPaths the mapping reads, or every error (compile errors, else
+/// mapping and schema errors) and exits 1.
 pub fn run(args: &CheckArgs) -> Result<ExitCode, CliError> {
     let mapping = args.mapping.read()?;
     let mapping_path = args.mapping.path().to_owned();
@@ -36,7 +37,13 @@ pub fn run(args: &CheckArgs) -> Result<ExitCode, CliError> {
     let outcome = program.run_with_console(&input);
     input::print_console(&outcome.console);
     match outcome.result {
-        Ok(_) => {
+        Ok(Mapped::Skipped(skip)) => {
+            let reason = skip.reason.map(|reason| format!(": {reason}")).unwrap_or_default();
+            println!("ok: {} skips {}{reason}", input::name(args.mapping.path()), input::name(&args.sample));
+            println!("reads: {}", program.reads_on(&input).join(" "));
+            Ok(ExitCode::SUCCESS)
+        }
+        Ok(Mapped::Event(_)) => {
             println!("ok: {} maps {}", input::name(args.mapping.path()), input::name(&args.sample));
             println!("reads: {}", program.reads_on(&input).join(" "));
             Ok(ExitCode::SUCCESS)

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use hookmap::document::JsonError;
-use hookmap::mapping::{Input, MapErrors, Program, RequestInfo, compile};
+use hookmap::mapping::{Input, MapErrors, Mapped, Program, RequestInfo, compile};
 use serde_json::json;
 
 use super::input::{self, CliError};
@@ -49,7 +49,7 @@ fn map_one(program: &Program, args: &input::MappingArgs, sample: &Path, pretty: 
     input::print_console(&outcome.console);
     match outcome.result {
         Ok(mapped) => {
-            input::write_json(&mut io::stdout().lock(), &mapped, pretty)?;
+            input::write_json(&mut io::stdout().lock(), &output(mapped), pretty)?;
             Ok(ExitCode::SUCCESS)
         }
         Err(errors) => {
@@ -65,6 +65,15 @@ fn parse_body(program: &Program, bytes: &[u8]) -> Result<serde_json::Value, Json
     let body = program.parse_body(bytes)?;
     hookmap::document::check_depth(bytes)?;
     Ok(body)
+}
+
+/// What `map` prints for a body that mapped: the event's document, or
+/// `{"skipped": true, "reason": …}`.
+fn output(mapped: Mapped) -> serde_json::Value {
+    match mapped {
+        Mapped::Event(document) => document,
+        Mapped::Skipped(skip) => skip.to_json(),
+    }
 }
 
 /// Prints every error of a failed mapping to stderr (a script's positions name the `mapping` file).
@@ -177,7 +186,7 @@ fn map_chunk(stream: &Stream<'_>, lines: &[(usize, Vec<u8>)], pretty: bool) -> (
                 .map_err(|e| e.0.iter().map(|error| input::map_error_text(error, mapping)).collect())
         });
         let output = match result {
-            Ok(mapped) => mapped,
+            Ok(mapped) => output(mapped),
             Err(messages) => {
                 failed = true;
                 json!({"error": {"line": number, "messages": messages}})

@@ -39,12 +39,16 @@ struct ShowArgs {
     /// Print the signature-scheme preset of that name instead (for `hookmap verify --preset`).
     #[arg(long, group = "part")]
     security: bool,
+    /// Print the trigger `dedup` setting suggested for that provider (its delivery or event id).
+    #[arg(long, group = "part")]
+    dedup: bool,
 }
 
 /// Runs `hookmap presets`.
 pub fn run(args: &PresetsArgs) -> Result<ExitCode, CliError> {
     let text = match &args.command {
         PresetsCommand::List => list(),
+        PresetsCommand::Show(show) if show.dedup => dedup(&show.name)?,
         PresetsCommand::Show(show) => self::show(show)?.to_owned(),
     };
     let mut out = io::stdout().lock();
@@ -66,8 +70,25 @@ fn list() -> String {
     );
     let names: Vec<&str> = security::presets::list().iter().map(|p| p.name).collect();
     text.push_str(&names.join(", "));
-    text.push('\n');
+    text.push_str("\n\nSuggested dedup keys (hookmap presets show NAME --dedup):\n");
+    let width = hookmap::dedup::suggested_names().map(str::len).max().unwrap_or(0);
+    for name in hookmap::dedup::suggested_names() {
+        if let Some(spec) = hookmap::dedup::suggested(name) {
+            text.push_str(&format!("  {name:width$}  {}\n", spec.key));
+        }
+    }
     text
+}
+
+/// The suggested `dedup` setting of a provider, as the JSON a trigger takes.
+fn dedup(name: &str) -> Result<String, CliError> {
+    let spec = hookmap::dedup::suggested(name).ok_or_else(|| {
+        CliError::Input(format!(
+            "no dedup suggestion for {name:?}; there are: {}",
+            hookmap::dedup::suggested_names().collect::<Vec<_>>().join(", ")
+        ))
+    })?;
+    Ok(serde_json::json!({"key": spec.key, "windowSeconds": spec.window_seconds}).to_string())
 }
 
 fn show(args: &ShowArgs) -> Result<&'static str, CliError> {

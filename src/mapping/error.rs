@@ -71,6 +71,23 @@ pub enum CompileErrorKind {
     Script(ScriptError),
     /// The sandbox that runs scripts could not start.
     Sandbox(String),
+    /// `skip` is an empty array.
+    NoRules,
+    /// A `skip` or `only` rule that is neither a JSONPath nor a `{when, reason}` object.
+    NotARule {
+        /// A description of what was found.
+        found: Found,
+    },
+    /// A rule's `reason` that is not a non-empty string.
+    NotAReason {
+        /// A description of what was found.
+        found: Found,
+    },
+    /// A rule's path that starts with a member name, which the array a rule runs on never has.
+    FilterOnMember {
+        /// The path written.
+        path: String,
+    },
 }
 
 impl fmt::Display for CompileError {
@@ -112,6 +129,18 @@ impl fmt::Display for CompileError {
             CompileErrorKind::Template(error) => write!(f, "{error}"),
             CompileErrorKind::Script(error) => write!(f, "{error}"),
             CompileErrorKind::Sandbox(message) => write!(f, "the script sandbox cannot start: {message}"),
+            CompileErrorKind::NoRules => f.write_str("expected a rule or a non-empty array of rules"),
+            CompileErrorKind::NotARule { found } => write!(
+                f,
+                "expected a rule: a JSONPath \"$...\" or {{\"when\": \"$...\", \"reason\": \"...\"}}, found {found}"
+            ),
+            CompileErrorKind::NotAReason { found } => write!(f, "expected a non-empty string, found {found}"),
+            CompileErrorKind::FilterOnMember { path } => write!(
+                f,
+                "{path} selects a member of the array [body] the rule runs on, so it selects nothing; \
+                 test the body with a filter ($[?@{}]) or reach into it with $[0]",
+                path.get(1..).unwrap_or_default()
+            ),
         }
     }
 }
@@ -180,6 +209,12 @@ pub enum MapError {
     Schema(SchemaError),
     /// A script did not produce a result: it threw, hit a limit, or returned something that is not JSON.
     Script(ScriptError),
+    /// A script returned `{skip: …}` that is not a skip: `skip` is neither a non-empty
+    /// string nor `true`, or other keys come with it.
+    InvalidSkip {
+        /// What is wrong.
+        message: String,
+    },
 }
 
 impl MapError {
@@ -190,6 +225,7 @@ impl MapError {
             MapError::NoUserIds { field, .. } | MapError::Query { field, .. } => field,
             MapError::Schema(error) => &error.path,
             MapError::Script(_) => SCRIPT_NAME,
+            MapError::InvalidSkip { .. } => "skip",
         }
     }
 
@@ -221,6 +257,7 @@ impl fmt::Display for MapError {
             MapError::Query { field, path, message } => write!(f, "{field}: JSONPath {path} failed: {message}"),
             MapError::Schema(error) => write!(f, "{error}"),
             MapError::Script(error) => write!(f, "{error}"),
+            MapError::InvalidSkip { message } => write!(f, "skip: {message}"),
         }
     }
 }

@@ -8,6 +8,7 @@
 
 pub mod cache;
 mod error;
+mod filter;
 mod node;
 pub mod path;
 mod projection;
@@ -79,12 +80,75 @@ impl Input {
     }
 }
 
+/// What mapping one input gives when it does not fail.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Mapped {
+    /// The validated target document: an event.
+    Event(Value),
+    /// The mapping said "not this one" on purpose: no event.
+    Skipped(Skip),
+}
+
+impl Mapped {
+    /// The event's document; `None` for a skip.
+    pub fn event(self) -> Option<Value> {
+        match self {
+            Mapped::Event(value) => Some(value),
+            Mapped::Skipped(_) => None,
+        }
+    }
+}
+
+/// A skip asked for by a mapping: a script returned `null`, `{skip: "reason"}` or
+/// `{skip: true}`, or a structured mapping's `skip` or `only` rule decided it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skip {
+    /// Why, when the mapping said (`None` for a script's `null` or `{skip: true}`).
+    pub reason: Option<String>,
+}
+
+impl Skip {
+    /// What a skipped request is answered: `{"skipped": true, "reason": …}` (`null` without a reason).
+    pub fn to_json(&self) -> Value {
+        serde_json::json!({"skipped": true, "reason": self.reason})
+    }
+
+    /// The skip a script's result asks for: `null`, or an object whose only key is `skip`
+    /// holding a non-empty reason or `true`. `None` for any other result (mapped as an event);
+    /// an error for a `skip` key that is not one of these.
+    fn of_script_result(result: &Value) -> Option<Result<Skip, MapError>> {
+        let invalid = |message: String| Some(Err(MapError::InvalidSkip { message }));
+        match result {
+            Value::Null => Some(Ok(Skip { reason: None })),
+            Value::Object(map) => {
+                let skip = map.get("skip")?;
+                if let Some(other) = map.keys().find(|k| *k != "skip") {
+                    return invalid(format!(
+                        "a skip is returned alone, as {{skip: \"reason\"}}; found {other} beside it"
+                    ));
+                }
+                match skip {
+                    Value::Bool(true) => Some(Ok(Skip { reason: None })),
+                    Value::String(reason) if !reason.trim().is_empty() => {
+                        Some(Ok(Skip { reason: Some(reason.clone()) }))
+                    }
+                    other => invalid(format!(
+                        "expected a non-empty string (the reason) or true, found {}",
+                        crate::schema::Found::of(other)
+                    )),
+                }
+            }
+            _ => None,
+        }
+    }
+}
+
 /// What one run produced: the result, and the console output of a script (empty for
 /// structured mappings).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Outcome {
-    /// The validated output, or every error.
-    pub result: Result<Value, MapErrors>,
+    /// An event or a skip, or every error.
+    pub result: Result<Mapped, MapErrors>,
     /// What a script wrote with `console.*`, success or failure.
     pub console: Vec<ConsoleLine>,
 }
@@ -93,6 +157,8 @@ pub struct Outcome {
 #[derive(Debug)]
 pub struct Program {
     root: Node,
+    /// A structured mapping's `skip` and `only` rules (empty for a script).
+    filter: filter::Filter,
     reads: Vec<String>,
     /// What of a body the program reads, when only singular paths: parsing keeps just that.
     projection: Option<projection::Projection>,
@@ -108,18 +174,22 @@ pub fn compile(mapping: &Mapping) -> Result<Program, CompileErrors> {
 }
 
 impl Program {
-    fn new(root: Node) -> Program {
+    fn new(root: Node, filter: filter::Filter) -> Program {
         let mut paths = Vec::new();
         root.visit_paths(&mut |path| paths.push(path));
-        // A script may read anything: it gets the whole body.
-        let projection = if matches!(root, Node::Script(_)) { None } else { projection::Projection::of(&paths) };
+        // A script may read anything, and a filter may test the whole body: both get it all.
+        let projection = if matches!(root, Node::Script(_)) || !filter.is_empty() {
+            None
+        } else {
+            projection::Projection::of(&paths)
+        };
         let mut reads: Vec<String> = Vec::new();
         for path in paths {
             if !reads.iter().any(|p| p == path.source()) {
                 reads.push(path.source().to_owned());
             }
         }
-        Program { root, reads, projection }
+        Program { root, filter, reads, projection }
     }
 
     /// Parses a request body for this program: when the program reads only singular
@@ -148,20 +218,34 @@ impl Program {
     }
 
     /// Maps `input` into the target schema and validates the result: the mapped
-    /// document, or every error found (mapping errors first, then schema errors).
-    pub fn run(&self, input: &Input) -> Result<Value, MapErrors> {
+    /// document, a skip the mapping asked for, or every error found (mapping errors
+    /// first, then schema errors).
+    pub fn run(&self, input: &Input) -> Result<Mapped, MapErrors> {
         self.run_with_console(input).result
     }
 
     /// [`Program::run`], also returning what a script wrote to its console.
     pub fn run_with_console(&self, input: &Input) -> Outcome {
+        match self.filter.check(&input.body) {
+            Ok(None) => {}
+            Ok(Some(skip)) => return Outcome { result: Ok(Mapped::Skipped(skip)), console: Vec::new() },
+            Err(error) => return Outcome { result: Err(MapErrors(vec![error])), console: Vec::new() },
+        }
         let mut context =
             Context { body: &input.body, request: &input.request, errors: Vec::new(), console: Vec::new() };
-        let mapped = self.root.eval(&mut context, &Field::ROOT).unwrap_or(Value::Null);
+        let mapped = self.root.eval(&mut context, &Field::ROOT);
         let Context { mut errors, console, .. } = context;
+        if errors.is_empty()
+            && matches!(self.root, Node::Script(_))
+            && let Some(skip) = mapped.as_ref().and_then(Skip::of_script_result)
+        {
+            let result = skip.map(Mapped::Skipped).map_err(|error| MapErrors(vec![error]));
+            return Outcome { result, console };
+        }
+        let mapped = mapped.unwrap_or(Value::Null);
         let failed_to_run = errors.iter().any(|e| matches!(e, MapError::Script(_)));
         let result = match crate::schema::validate(mapped) {
-            Ok(valid) if errors.is_empty() => Ok(valid),
+            Ok(valid) if errors.is_empty() => Ok(Mapped::Event(valid)),
             Ok(_) => Err(MapErrors(errors)),
             Err(_) if failed_to_run => Err(MapErrors(errors)),
             Err(schema_errors) => {

@@ -40,12 +40,12 @@ pub fn compile(source: &str, limits: Limits) -> Result<Program, CompileErrors> {
     let error = |kind| CompileErrors(vec![CompileError { field: String::new(), kind }]);
     let sandbox = start_sandbox().map_err(|e| error(CompileErrorKind::Sandbox(e.to_string())))?;
     let script = sandbox.compile(source, limits).map_err(|e| error(CompileErrorKind::Script(e)))?;
-    Ok(Program::new(Node::Script(script)))
+    Ok(Program::new(Node::Script(script), super::filter::Filter::default()))
 }
 
 #[cfg(test)]
 mod tests {
-    use super::super::{Input, Mapping, compile as compile_mapping};
+    use super::super::{Input, Mapped, Mapping, Skip, compile as compile_mapping};
     use super::*;
     use serde_json::json;
 
@@ -61,7 +61,7 @@ mod tests {
         .unwrap();
         let outcome = program.run_with_console(&Input::from_body(json!({"id": 7})));
         assert_eq!(
-            outcome.result.unwrap(),
+            outcome.result.unwrap().event().unwrap(),
             json!({"payload": {"target": {"usersById": ["7"]}, "detail": {"m": "POST"}, "notificationDetail": {}, "metadata": {}}})
         );
         assert_eq!(outcome.console.len(), 1);
@@ -114,6 +114,32 @@ mod tests {
         let program = compile_mapping(&script("function map(p) { throw new Error('no user in ' + p.kind); }")).unwrap();
         let errors = program.run(&Input::from_body(json!({"kind": "ping"}))).unwrap_err();
         assert!(errors.to_string().contains("no user in ping"), "{errors}");
+    }
+
+    #[test]
+    fn null_or_a_skip_object_skips_and_a_bad_skip_is_an_error() {
+        let run = |result: &str| {
+            let program = compile_mapping(&script(&format!("function map(p) {{ return {result}; }}"))).unwrap();
+            program.run(&Input::from_body(json!({"kind": "ping"}))).map_err(|e| e.to_string())
+        };
+        let skipped = |reason: Option<&str>| Ok(Mapped::Skipped(Skip { reason: reason.map(str::to_owned) }));
+        assert_eq!(run("null"), skipped(None));
+        assert_eq!(run("{skip: true}"), skipped(None));
+        assert_eq!(run("{skip: 'a ' + p.kind}"), skipped(Some("a ping")));
+        assert_eq!(
+            run("{skip: ''}"),
+            Err("skip: expected a non-empty string (the reason) or true, found string \"\"".into())
+        );
+        assert_eq!(
+            run("{skip: false}"),
+            Err("skip: expected a non-empty string (the reason) or true, found boolean false".into())
+        );
+        assert_eq!(
+            run("{skip: 'x', payload: {}}"),
+            Err("skip: a skip is returned alone, as {skip: \"reason\"}; found payload beside it".into())
+        );
+        // undefined is not a skip: it stays an error.
+        assert!(run("undefined").is_err());
     }
 
     #[test]

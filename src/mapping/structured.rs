@@ -11,12 +11,14 @@
 //! `usersById` is a LEAF or an array of LEAFs; `detail`, `notificationDetail` and
 //! `metadata` are objects whose values are LEAFs. A LEAF is a string starting with
 //! `$` (a JSONPath), any other scalar (a constant), `{"const": ANY}`,
-//! `{"path": "$...", "default": ANY}` or `{"template": "..."}`.
+//! `{"path": "$...", "default": ANY}` or `{"template": "..."}`. Optional `skip` and `only`
+//! rules beside `payload` skip a body before it is mapped (see [`super::filter`]).
 
 use serde_json::{Map, Value};
 
 use super::Program;
 use super::error::{CompileError, CompileErrorKind, CompileErrors};
+use super::filter::Filter;
 use super::node::Node;
 use super::path::{CompiledPath, PathError};
 use super::template::Template;
@@ -33,8 +35,8 @@ pub fn compile(source: &str) -> Result<Program, CompileErrors> {
 /// Compiles a structured mapping that is already parsed.
 pub fn compile_document(document: &Value) -> Result<Program, CompileErrors> {
     let mut compiler = Compiler { errors: Vec::new() };
-    let root = compiler.root(document);
-    if compiler.errors.is_empty() { Ok(Program::new(root)) } else { Err(CompileErrors(compiler.errors)) }
+    let (root, filter) = compiler.root(document);
+    if compiler.errors.is_empty() { Ok(Program::new(root, filter)) } else { Err(CompileErrors(compiler.errors)) }
 }
 
 struct Compiler {
@@ -66,15 +68,17 @@ impl Compiler {
         Some(map)
     }
 
-    fn root(&mut self, document: &Value) -> Node {
+    fn root(&mut self, document: &Value) -> (Node, Filter) {
         let mut sections = Vec::new();
-        if let Some(root) = self.object(document, "", &["payload"]) {
+        let mut filter = Filter::default();
+        if let Some(root) = self.object(document, "", &["payload", "skip", "only"]) {
             match root.get("payload") {
                 Some(payload) => sections = self.payload(payload),
                 None => self.error("payload", CompileErrorKind::Missing),
             }
+            filter = super::filter::compile(root, &mut self.errors);
         }
-        Node::Object(vec![("payload".to_owned(), Node::Object(sections))])
+        (Node::Object(vec![("payload".to_owned(), Node::Object(sections))]), filter)
     }
 
     fn payload(&mut self, payload: &Value) -> Vec<(String, Node)> {
@@ -232,7 +236,10 @@ mod tests {
     fn run(mapping: Value, body: Value) -> Result<Value, Vec<String>> {
         let program =
             compile_document(&mapping).map_err(|e| e.0.iter().map(ToString::to_string).collect::<Vec<_>>())?;
-        program.run(&Input::from_body(body)).map_err(|e| e.0.iter().map(ToString::to_string).collect())
+        program
+            .run(&Input::from_body(body))
+            .map(|mapped| mapped.event().expect("an event"))
+            .map_err(|e| e.0.iter().map(ToString::to_string).collect())
     }
 
     fn compile_errors(mapping: Value) -> Vec<String> {
@@ -331,7 +338,7 @@ mod tests {
     fn the_document_must_have_payload_and_user_ids() {
         assert_eq!(
             compile_errors(json!({"paylod": {}})),
-            ["paylod: unknown key; expected one of payload (did you mean payload?)", "payload: missing"]
+            ["paylod: unknown key; expected one of payload, skip, only (did you mean payload?)", "payload: missing"]
         );
         assert_eq!(compile_errors(json!({"payload": {"detail": {}}})), ["payload.target.usersById: missing"]);
         assert_eq!(

@@ -14,12 +14,12 @@ use super::http::{self, HttpResponse};
 use super::ingest;
 use super::registry::{self, Prepared};
 use crate::clock::rfc3339;
-use crate::mapping::{Input, RequestInfo};
+use crate::mapping::{Input, Mapped, RequestInfo};
 use crate::shape::Shape;
 use crate::store::{DeliveryState, Event, Held, HeldReason, records};
 use crate::trigger::{
-    Action, Flow, FlowTarget, Limits, MappingKind, MappingSpec, Mode, RateLimit, SecuritySpec, ShapeCheck, Status,
-    Trigger,
+    Action, DedupSpec, Flow, FlowTarget, Limits, MappingKind, MappingSpec, Mode, RateLimit, SecuritySpec, ShapeCheck,
+    Status, Trigger,
 };
 
 /// Every admin route: method and path pattern (`{x}` is one path segment).
@@ -45,6 +45,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/triggers/{id}/enable"),
     ("POST", "/api/triggers/{id}/rotate-token"),
     ("GET", "/api/triggers/{id}/history"),
+    ("GET", "/api/triggers/{id}/activity"),
     ("GET", "/api/triggers/{id}/events"),
     ("GET", "/api/triggers/{id}/held"),
     ("GET", "/api/events/{eid}"),
@@ -223,6 +224,10 @@ async fn admin(state: &State, request: Request<Incoming>) -> Result<HttpResponse
                 .collect();
             Ok(ok(&json!({ "changes": changes })))
         }
+        ("GET", "/api/triggers/{id}/activity") => {
+            get(state, p(0))?;
+            Ok(ok(&state.activity.view(p(0))))
+        }
         ("GET", "/api/triggers/{id}/events") => events(state, p(0), &query).await,
         ("GET", "/api/triggers/{id}/held") => {
             get(state, p(0))?;
@@ -380,9 +385,36 @@ fn rate_limit(value: Value) -> Result<Option<RateLimit>, ApiError> {
     if value.is_null() { Ok(None) } else { field(value, "rateLimit").map(Some) }
 }
 
+/// `dedup`: `null` (none) or `{"key", "windowSeconds"}`, each field checked with its name.
+fn dedup(value: Value) -> Result<Option<DedupSpec>, ApiError> {
+    if value.is_null() {
+        return Ok(None);
+    }
+    let mut map = object(value, "dedup")?;
+    only(&map, &["key", "windowSeconds"], "dedup.")?;
+    let key = match map.remove("key") {
+        Some(Value::String(key)) => key,
+        Some(other) => {
+            let found = crate::schema::Found::of(&other);
+            return Err(ApiError::validation("dedup.key", format!("expected a string, found {found}")));
+        }
+        None => return Err(ApiError::validation("dedup.key", "missing: a JSONPath (\"$.id\") or \"header:NAME\"")),
+    };
+    let window_seconds = match map.remove("windowSeconds") {
+        None => DedupSpec::DEFAULT_WINDOW_SECONDS,
+        Some(value) => value.as_u64().ok_or_else(|| {
+            let found = crate::schema::Found::of(&value);
+            ApiError::validation("dedup.windowSeconds", format!("expected a whole number of seconds, found {found}"))
+        })?,
+    };
+    let spec = DedupSpec { key, window_seconds };
+    crate::dedup::Dedup::new(&spec).map_err(|e| ApiError::validation(format!("dedup.{}", e.field()), e.to_string()))?;
+    Ok(Some(spec))
+}
+
 async fn create(state: &State, body: Value) -> Result<HttpResponse, ApiError> {
     let mut map = object(body, "")?;
-    only(&map, &["name", "flow", "sample", "mapping", "security", "shapeCheck", "rateLimit"], "")?;
+    only(&map, &["name", "flow", "sample", "mapping", "security", "shapeCheck", "rateLimit", "dedup"], "")?;
     let name = match map.remove("name") {
         Some(Value::String(name)) if !name.trim().is_empty() => name,
         _ => return Err(ApiError::validation("name", "a non-empty name is required")),
@@ -404,6 +436,7 @@ async fn create(state: &State, body: Value) -> Result<HttpResponse, ApiError> {
         flow: map.remove("flow").map(flow).transpose()?.unwrap_or_default(),
         shape_check: map.remove("shapeCheck").map(|v| field(v, "shapeCheck")).transpose()?.unwrap_or_default(),
         rate_limit: map.remove("rateLimit").map(rate_limit).transpose()?.flatten(),
+        dedup: map.remove("dedup").map(dedup).transpose()?.flatten(),
         created_at: now,
         updated_at: now,
         version: 1,
@@ -414,7 +447,7 @@ async fn create(state: &State, body: Value) -> Result<HttpResponse, ApiError> {
 
 async fn patch(state: &State, id: &str, body: Value) -> Result<HttpResponse, ApiError> {
     let mut map = object(body, "")?;
-    only(&map, &["name", "flow", "shapeCheck", "rateLimit"], "")?;
+    only(&map, &["name", "flow", "shapeCheck", "rateLimit", "dedup"], "")?;
     let name = match map.remove("name") {
         None => None,
         Some(Value::String(name)) if !name.trim().is_empty() => Some(name),
@@ -423,6 +456,7 @@ async fn patch(state: &State, id: &str, body: Value) -> Result<HttpResponse, Api
     let new_flow = map.remove("flow").map(flow).transpose()?;
     let shape_check: Option<ShapeCheck> = map.remove("shapeCheck").map(|v| field(v, "shapeCheck")).transpose()?;
     let limit = map.remove("rateLimit").map(rate_limit).transpose()?;
+    let new_dedup = map.remove("dedup").map(dedup).transpose()?;
     let to_outbox = matches!(&new_flow, Some(Flow { target: FlowTarget::None, .. }));
     let trigger_id = id.to_owned();
     let prepared = state
@@ -441,6 +475,9 @@ async fn patch(state: &State, id: &str, body: Value) -> Result<HttpResponse, Api
                 }
                 if let Some(limit) = limit {
                     t.rate_limit = limit;
+                }
+                if let Some(dedup) = new_dedup {
+                    t.dedup = dedup;
                 }
                 Ok(())
             },
@@ -509,14 +546,18 @@ fn preview(state: &State, id: &str, body: Value) -> Result<HttpResponse, ApiErro
     state.metrics.mapping_latency(started.elapsed());
     let console: Vec<Value> =
         outcome.console.iter().map(|line| json!({"level": line.level, "text": line.text})).collect();
-    let (output, errors) = match outcome.result {
-        Ok(output) => (output, Vec::new()),
-        Err(errors) => {
-            (Value::Null, errors.0.iter().map(|e| problem_json(e.field(), &e.to_string(), e.position())).collect())
-        }
+    let (output, skipped, errors) = match outcome.result {
+        Ok(Mapped::Event(output)) => (output, Value::Null, Vec::new()),
+        Ok(Mapped::Skipped(skip)) => (Value::Null, json!({"reason": skip.reason}), Vec::new()),
+        Err(errors) => (
+            Value::Null,
+            Value::Null,
+            errors.0.iter().map(|e| problem_json(e.field(), &e.to_string(), e.position())).collect(),
+        ),
     };
     Ok(ok(&json!({
         "output": output,
+        "skipped": skipped,
         "errors": errors,
         "properties": properties,
         "reads": reads,
@@ -549,9 +590,17 @@ async fn test(state: &State, id: &str) -> Result<HttpResponse, ApiError> {
     let sample = prepared.trigger.sample.clone().ok_or_else(no_sample)?;
     let now = crate::clock::now_ms();
     let input = Input { body: sample, request: RequestInfo::bare(now) };
-    let payload = ingest::map(state, &prepared, &input).map_err(|problems| mapping_failed(&problems))?;
-    let event_id = ingest::append(state, &prepared, Mode::Test, payload, now, false).await?;
-    Ok(http::json_response(StatusCode::ACCEPTED, &json!({"eventId": event_id, "mode": "test"})))
+    let payload = match ingest::map(state, &prepared, &input).map_err(|problems| mapping_failed(&problems))? {
+        Mapped::Event(payload) => payload,
+        Mapped::Skipped(skip) => return Ok(ingest::skipped(state, id, skip)),
+    };
+    // A test card is asked for on purpose: it is never a duplicate.
+    let append = ingest::Append { mode: Mode::Test, payload, received_at: now, key: None, replayed: None };
+    match ingest::append(state, &prepared, append, false).await? {
+        ingest::Committed::Event(event_id) | ingest::Committed::Duplicate(event_id) => {
+            Ok(http::json_response(StatusCode::ACCEPTED, &json!({"eventId": event_id, "mode": "test"})))
+        }
+    }
 }
 
 async fn replay(state: &State, id: &str) -> Result<HttpResponse, ApiError> {
@@ -569,34 +618,26 @@ async fn replay(state: &State, id: &str) -> Result<HttpResponse, ApiError> {
         Status::Disabled => return Err(ApiError::new(ErrorKind::Conflict, "the trigger is disabled; enable it first")),
     };
     let kind = http::body_kind(held.content_type.as_deref())?;
-    let body = ingest::parse_body(kind, &held.body, prepared.program.as_deref(), false)?;
+    let full = prepared.dedup.as_ref().is_some_and(crate::dedup::Dedup::reads_body);
+    let body = ingest::parse_body(kind, &held.body, prepared.program.as_deref(), full)?;
+    let now = crate::clock::now_ms();
+    let key = ingest::dedup_key(&prepared, &body, &held.request, now);
+    let trigger_id = prepared.trigger.id.clone();
     match ingest::map(state, &prepared, &Input { body, request: held.request.clone() }) {
-        Ok(payload) => {
-            let event_id = crate::ids::record_id("evt")?;
-            let delivery = match prepared.trigger.flow.target {
-                FlowTarget::Webhook { .. } => DeliveryState::Pending,
-                FlowTarget::None => DeliveryState::Stored,
-            };
-            let event = crate::store::NewEvent {
-                id: event_id.clone(),
-                trigger_id: prepared.trigger.id.clone(),
-                mode,
-                received_at: held.received_at,
-                payload: payload.to_string(),
-                state: delivery,
-            };
+        Ok(Mapped::Event(payload)) => {
+            let append =
+                ingest::Append { mode, payload, received_at: held.received_at, key, replayed: Some(held.id.clone()) };
+            Ok(match ingest::append(state, &prepared, append, false).await? {
+                ingest::Committed::Event(event_id) => {
+                    http::json_response(StatusCode::ACCEPTED, &json!({"eventId": event_id, "mode": mode.as_str()}))
+                }
+                ingest::Committed::Duplicate(first) => ingest::duplicate(state, &trigger_id, &first),
+            })
+        }
+        Ok(Mapped::Skipped(skip)) => {
             let held_id = held.id.clone();
-            state
-                .store
-                .write(move |c| {
-                    records::append_event(c, &event)?;
-                    records::delete_held(c, &held_id)
-                })
-                .await?;
-            if delivery == DeliveryState::Pending {
-                state.deliveries.notify_one();
-            }
-            Ok(http::json_response(StatusCode::ACCEPTED, &json!({"eventId": event_id, "mode": mode.as_str()})))
+            state.store.write(move |c| records::delete_held(c, &held_id)).await?;
+            Ok(ingest::skipped(state, &trigger_id, skip))
         }
         Err(problems) => {
             let error = mapping_failed(&problems);
@@ -650,6 +691,7 @@ pub fn trigger_view(state: &State, t: &Trigger) -> Value {
         "flow": t.flow,
         "shapeCheck": t.shape_check,
         "rateLimit": t.rate_limit,
+        "dedup": t.dedup,
         "createdAt": rfc3339(t.created_at),
         "updatedAt": rfc3339(t.updated_at),
         "version": t.version,

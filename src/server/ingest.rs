@@ -3,8 +3,10 @@
 //! registry → status gate (404 · capture) → allow-list (403) → rate limit (429) →
 //! content type (415) → body under the limit (413), within the body timeout (408) and the
 //! bodies' byte budget (503) → an in-flight slot (503) → signature (401) → parse (400) →
-//! paused (409, held) → shape check (409, paused and held) → mapping and validation
-//! (422, held) → durable append (202 `{eventId, mode}`; 503 when the write queue is full).
+//! a dedup key seen before (202 `{eventId, duplicate}`) → paused (409, held) → shape check
+//! (409, paused and held, unless the mapping skips the body) → mapping and validation
+//! (422, held; a skip answers 202 `{skipped, reason}`) → durable append with the dedup key
+//! (202 `{eventId, mode}`, or a duplicate committed meanwhile; 503 when the write queue is full).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -19,9 +21,9 @@ use super::State;
 use super::error::{ApiError, ErrorKind};
 use super::http::{self, BodyKind, HttpResponse};
 use super::registry::Prepared;
-use crate::mapping::{Input, Program, RequestInfo};
+use crate::mapping::{Input, Mapped, Program, RequestInfo, Skip};
 use crate::security::SignedRequest;
-use crate::store::{DeliveryState, Held, HeldReason, NewEvent, Problem, records};
+use crate::store::{Appended, DedupKey, DeliveryState, Held, HeldReason, NewEvent, Problem, records};
 use crate::trigger::{Action, FlowTarget, Mode, ShapeCheck, Status};
 
 /// Answers one ingest request and counts it in the metrics.
@@ -33,20 +35,27 @@ where
     B: Body<Data = Bytes> + Unpin,
     B::Error: std::fmt::Display,
 {
-    let mut label = String::from("unknown");
+    let mut label = Label { trigger: String::from("unknown"), outcome: None };
     let response = match ingest(state, request, peer, &mut label).await {
         Ok(response) => response,
         Err(error) => error.into_response(),
     };
-    state.metrics.request(&label, super::metrics::outcome(response.status().as_u16()));
+    let outcome = label.outcome.unwrap_or_else(|| super::metrics::outcome(response.status().as_u16()));
+    state.metrics.request(&label.trigger, outcome);
     response
+}
+
+/// How a request is counted: its trigger, and an outcome the status alone does not tell.
+struct Label {
+    trigger: String,
+    outcome: Option<&'static str>,
 }
 
 async fn ingest<B>(
     state: &State,
     request: Request<B>,
     peer: SocketAddr,
-    label: &mut String,
+    label: &mut Label,
 ) -> Result<HttpResponse, ApiError>
 where
     B: Body<Data = Bytes> + Unpin,
@@ -64,7 +73,7 @@ where
     if prepared.trigger.status == Status::Disabled {
         return Err(not_found());
     }
-    *label = prepared.trigger.id.clone();
+    label.trigger = prepared.trigger.id.clone();
     let (parts, body) = request.into_parts();
     let content_type = parts.headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_owned);
     if prepared.trigger.capturing {
@@ -92,10 +101,20 @@ where
             return Err(ApiError::new(ErrorKind::Unauthorized, "the request signature is invalid"));
         }
     }
-    let full = prepared.trigger.shape_check == ShapeCheck::Sample;
+    let full = prepared.trigger.shape_check == ShapeCheck::Sample
+        || prepared.dedup.as_ref().is_some_and(crate::dedup::Dedup::reads_body);
     let parsed = parse_body(kind, bytes, prepared.program.as_deref(), full)?;
     let received_at = crate::clock::now_ms();
     let info = request_info(&parts, received_at);
+    let dedup_key = dedup_key(&prepared, &parsed, &info, received_at);
+    if let Some(key) = dedup_key.clone() {
+        let trigger = trigger_id.to_owned();
+        let first = state.store.read(move |c| records::first_event(c, &trigger, &key.key, received_at)).await?;
+        if let Some(first) = first {
+            label.outcome = Some("duplicate");
+            return Ok(duplicate(state, trigger_id, &first));
+        }
+    }
     // What a refusal from here on holds; built only then, so an accepted request copies nothing.
     let held_request = |info| HeldRequest { content_type, body: bytes.to_vec(), received_at, info };
     let mode = match prepared.trigger.status {
@@ -111,11 +130,17 @@ where
         }
         Status::Disabled => return Err(not_found()),
     };
+    let input = Input { body: parsed, request: info };
     if let Some(shape) = &prepared.shape
-        && let Err(problems) = shape.check(&parsed)
+        && let Err(problems) = shape.check(&input.body)
     {
+        // A body the mapping skips on purpose is not a change of shape.
+        if let Ok(Mapped::Skipped(skip)) = map(state, &prepared, &input) {
+            label.outcome = Some("skipped");
+            return Ok(skipped(state, trigger_id, skip));
+        }
         let first = problems.first().map(|p| p.path.clone()).unwrap_or_default();
-        let held = pause_and_hold(state, &prepared, problems, held_request(info)).await?;
+        let held = pause_and_hold(state, &prepared, problems, held_request(input.request)).await?;
         return Err(ApiError::new(
             ErrorKind::Paused,
             format!(
@@ -124,11 +149,22 @@ where
         )
         .at(first));
     }
-    let input = Input { body: parsed, request: info };
     match map(state, &prepared, &input) {
-        Ok(payload) => {
-            let event_id = append(state, &prepared, mode, payload, received_at, true).await?;
-            Ok(http::json_response(StatusCode::ACCEPTED, &json!({"eventId": event_id, "mode": mode.as_str()})))
+        Ok(Mapped::Event(payload)) => {
+            let appended = Append { mode, payload, received_at, key: dedup_key, replayed: None };
+            Ok(match append(state, &prepared, appended, true).await? {
+                Committed::Event(event_id) => {
+                    http::json_response(StatusCode::ACCEPTED, &json!({"eventId": event_id, "mode": mode.as_str()}))
+                }
+                Committed::Duplicate(first) => {
+                    label.outcome = Some("duplicate");
+                    duplicate(state, trigger_id, &first)
+                }
+            })
+        }
+        Ok(Mapped::Skipped(skip)) => {
+            label.outcome = Some("skipped");
+            Ok(skipped(state, trigger_id, skip))
         }
         Err(problems) => {
             let count = problems.len();
@@ -144,6 +180,27 @@ where
             })
         }
     }
+}
+
+/// The request's dedup key on `prepared`'s trigger, remembered from `now` for the window.
+pub(super) fn dedup_key(prepared: &Prepared, body: &Value, info: &RequestInfo, now: i64) -> Option<DedupKey> {
+    let dedup = prepared.dedup.as_ref()?;
+    let key = dedup.key(body, info)?;
+    Some(DedupKey { key, expires_at: now.saturating_add(dedup.window_ms()) })
+}
+
+/// The answer to a request whose key an earlier event had: 202 with that event's id.
+pub(super) fn duplicate(state: &State, trigger_id: &str, first: &str) -> HttpResponse {
+    state.activity.duplicate(trigger_id, crate::clock::now_ms(), first);
+    tracing::info!(trigger = trigger_id, event = first, "duplicate of an earlier event");
+    http::json_response(StatusCode::ACCEPTED, &json!({"eventId": first, "duplicate": true}))
+}
+
+/// The answer to a request the mapping skipped: 202 `{"skipped": true, "reason": …}`.
+pub(super) fn skipped(state: &State, trigger_id: &str, skip: Skip) -> HttpResponse {
+    let answer = skip.to_json();
+    state.activity.skipped(trigger_id, crate::clock::now_ms(), skip.reason);
+    http::json_response(StatusCode::ACCEPTED, &answer)
 }
 
 /// A refused request as it will be held.
@@ -206,8 +263,8 @@ fn request_info(parts: &hyper::http::request::Parts, received_at: i64) -> Reques
     }
 }
 
-/// Runs the trigger's mapping: the validated payload, or every problem with its path.
-pub(super) fn map(state: &State, prepared: &Prepared, input: &Input) -> Result<Value, Vec<Problem>> {
+/// Runs the trigger's mapping: the validated payload or a skip, or every problem with its path.
+pub(super) fn map(state: &State, prepared: &Prepared, input: &Input) -> Result<Mapped, Vec<Problem>> {
     let Some(program) = &prepared.program else {
         return Err(vec![Problem::new("mapping", "the trigger has no mapping")]);
     };
@@ -217,16 +274,38 @@ pub(super) fn map(state: &State, prepared: &Prepared, input: &Input) -> Result<V
     result.map_err(|errors| errors.0.iter().map(Problem::of_map_error).collect())
 }
 
-/// Appends an event (durably) and wakes the dispatcher when it is to be delivered.
-/// `ingest` refuses at once when the write queue is full (503) instead of waiting.
+/// An event to append.
+pub(super) struct Append {
+    /// Test or live.
+    pub mode: Mode,
+    /// The mapped payload.
+    pub payload: Value,
+    /// When its request was received (Unix milliseconds).
+    pub received_at: i64,
+    /// Its dedup key: when an earlier event had it, nothing is appended.
+    pub key: Option<DedupKey>,
+    /// The held request it was replayed from, removed in the same transaction.
+    pub replayed: Option<String>,
+}
+
+/// What [`append`] committed.
+pub(super) enum Committed {
+    /// The event with this id.
+    Event(String),
+    /// Nothing: the dedup key was an earlier event's, this one.
+    Duplicate(String),
+}
+
+/// Appends an event (durably) with its dedup key, in one transaction, and wakes the
+/// dispatcher when it is to be delivered. `ingest` refuses at once when the write queue is
+/// full (503) instead of waiting.
 pub(super) async fn append(
     state: &State,
     prepared: &Prepared,
-    mode: Mode,
-    payload: Value,
-    received_at: i64,
+    append: Append,
     ingest: bool,
-) -> Result<String, ApiError> {
+) -> Result<Committed, ApiError> {
+    let Append { mode, payload, received_at, key, replayed } = append;
     let id = crate::ids::record_id("evt")?;
     let delivery = match prepared.trigger.flow.target {
         FlowTarget::Webhook { .. } => DeliveryState::Pending,
@@ -240,16 +319,24 @@ pub(super) async fn append(
         payload: payload.to_string(),
         state: delivery,
     };
-    let write = move |conn: &rusqlite::Connection| records::append_event(conn, &event).map(|_| ());
-    if ingest {
-        state.store.try_write(write).await?
-    } else {
-        state.store.write(write).await?
+    let now = crate::clock::now_ms();
+    let write = move |conn: &rusqlite::Connection| {
+        let appended = records::append_event_once(conn, &event, key.as_ref(), now)?;
+        if let Some(held) = &replayed {
+            records::delete_held(conn, held)?;
+        }
+        Ok(appended)
+    };
+    let appended = if ingest { state.store.try_write(write).await? } else { state.store.write(write).await? };
+    match appended {
+        Appended::New => {
+            if delivery == DeliveryState::Pending {
+                state.deliveries.notify_one();
+            }
+            Ok(Committed::Event(id))
+        }
+        Appended::Duplicate(first) => Ok(Committed::Duplicate(first)),
     }
-    if delivery == DeliveryState::Pending {
-        state.deliveries.notify_one();
-    }
-    Ok(id)
 }
 
 /// Keeps a refused request with its reason; its id.

@@ -8,6 +8,7 @@
 //! flow [`crate::flow::Dispatcher`]; [`Running::shutdown`] stops accepting, lets in-flight
 //! requests finish (each has awaited its commit), stops the dispatcher and joins the writer.
 
+pub mod activity;
 pub mod admin;
 pub mod error;
 pub mod http;
@@ -193,6 +194,8 @@ pub struct State {
     pub cache: ProgramCache,
     /// Metrics.
     pub metrics: metrics::Metrics,
+    /// Requests that made no event (skipped, duplicates), per trigger.
+    pub activity: activity::Activity,
     /// The base URL of trigger URLs.
     pub base_url: String,
     admin_token_hash: [u8; 32],
@@ -250,6 +253,7 @@ impl State {
             base_url: base_url.trim_end_matches('/').to_owned(),
             admin_token_hash: token_hash(admin_token),
             edit: tokio::sync::Mutex::new(()),
+            activity: activity::Activity::default(),
             deliveries: Arc::new(Notify::new()),
             samples: Notify::new(),
         };
@@ -345,6 +349,7 @@ impl State {
             self.cache.invalidate(&mapping);
         }
         self.registry.remove(id);
+        self.activity.forget(id);
         tracing::info!(trigger = %id, "trigger deleted");
         Ok(())
     }

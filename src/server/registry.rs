@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Instant;
 
+use crate::dedup::Dedup;
 use crate::mapping::Input;
 use crate::mapping::cache::ProgramCache;
 use crate::mapping::{Mapping, Program};
@@ -32,6 +33,8 @@ pub struct Prepared {
     pub signature: Option<Verifier>,
     /// The shape a body must have (none without a sample, or with the check off).
     pub shape: Option<Shape>,
+    /// Its deduplication of retries.
+    pub dedup: Option<Dedup>,
     /// The rate limit's bucket, shared with the trigger's next version while the limit is
     /// unchanged.
     limiter: Option<Arc<Mutex<Bucket>>>,
@@ -134,10 +137,16 @@ impl Prepared {
         {
             return Err(ApiError::validation("rateLimit", "perSecond must be > 0 and burst >= 1"));
         }
+        let dedup = trigger
+            .dedup
+            .as_ref()
+            .map(Dedup::new)
+            .transpose()
+            .map_err(|e| ApiError::validation(format!("dedup.{}", e.field()), e.to_string()))?;
         let limiter = trigger
             .rate_limit
             .map(|limit| Arc::new(Mutex::new(Bucket { tokens: f64::from(limit.burst), at: Instant::now(), limit })));
-        Ok(Prepared { trigger, program, allow, signature, shape, limiter })
+        Ok(Prepared { trigger, program, allow, signature, shape, dedup, limiter })
     }
 
     /// Shares the rate-limit bucket of `previous` (an earlier version of the same trigger)

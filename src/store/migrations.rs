@@ -59,6 +59,16 @@ const MIGRATIONS: &[&str] = &[
     // 2: a held request keeps its method, headers and query (`{method, headers, query}`), so a
     // replay shows a script the request as it came; NULL for requests held before.
     "ALTER TABLE held ADD COLUMN request TEXT;",
+    // 3: deduplication keys (SHA-256 of a request's key) with the first event that had
+    // them, until they expire; written in the transaction that appends that event.
+    "CREATE TABLE dedup_keys (
+        trigger_id TEXT NOT NULL,
+        key TEXT NOT NULL,
+        event_id TEXT NOT NULL,
+        expires_at INTEGER NOT NULL,
+        PRIMARY KEY (trigger_id, key)
+    ) WITHOUT ROWID;
+    CREATE INDEX dedup_keys_by_expiry ON dedup_keys (expires_at);",
 ];
 
 /// Applies the migrations the database has not seen yet.

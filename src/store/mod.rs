@@ -19,7 +19,7 @@ use std::thread::JoinHandle;
 use rusqlite::{Connection, OpenFlags};
 use tokio::sync::{mpsc, oneshot};
 
-pub use records::{Attempt, DeliveryState, Event, Held, HeldReason, NewEvent, Problem};
+pub use records::{Appended, Attempt, DedupKey, DeliveryState, Event, Held, HeldReason, NewEvent, Problem};
 pub use writer::WriterStats;
 
 /// Why a storage operation failed.
@@ -253,6 +253,29 @@ mod tests {
         assert_eq!(store.read(|c| records::count_events(c, "trg_1")).await.unwrap(), 200);
         drop(store);
         writer.join();
+    }
+
+    #[test]
+    fn a_key_appends_one_event_until_it_expires_and_expired_keys_are_pruned() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrations::migrate(&mut conn).unwrap();
+        let key = |k: &str, expires_at| DedupKey { key: k.into(), expires_at };
+        let once = |id: &str, k: &DedupKey, now| records::append_event_once(&conn, &event(id), Some(k), now).unwrap();
+        assert_eq!(once("evt_1", &key("a", 100), 10), Appended::New);
+        assert_eq!(once("evt_2", &key("a", 200), 99), Appended::Duplicate("evt_1".into()));
+        assert_eq!(once("evt_3", &key("b", 150), 50), Appended::New);
+        assert_eq!(records::first_event(&conn, "trg_1", "a", 99).unwrap().as_deref(), Some("evt_1"));
+        assert_eq!(records::first_event(&conn, "trg_1", "a", 100).unwrap(), None, "expired at 100");
+        // At 100 key a has expired: the request is new, and the expired key is replaced.
+        assert_eq!(once("evt_4", &key("a", 300), 100), Appended::New);
+        assert_eq!(once("evt_5", &key("a", 300), 120), Appended::Duplicate("evt_4".into()));
+        // At 160 key b has expired: appending any key prunes it.
+        assert_eq!(records::count_dedup_keys(&conn, "trg_1").unwrap(), 2);
+        assert_eq!(once("evt_6", &key("c", 400), 160), Appended::New);
+        assert_eq!(records::first_event(&conn, "trg_1", "b", 0).unwrap(), None, "b was pruned");
+        assert_eq!(records::count_dedup_keys(&conn, "trg_1").unwrap(), 2);
+        assert_eq!(records::append_event_once(&conn, &event("evt_7"), None, 160).unwrap(), Appended::New);
+        assert_eq!(records::count_events(&conn, "trg_1").unwrap(), 5);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

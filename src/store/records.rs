@@ -249,6 +249,7 @@ pub fn delete_trigger(conn: &Connection, id: &str) -> Result<(), StoreError> {
     )?;
     conn.execute("DELETE FROM events WHERE trigger_id = ?1", [id])?;
     conn.execute("DELETE FROM held WHERE trigger_id = ?1", [id])?;
+    conn.execute("DELETE FROM dedup_keys WHERE trigger_id = ?1", [id])?;
     Ok(())
 }
 
@@ -291,6 +292,71 @@ pub fn append_event(conn: &Connection, event: &NewEvent) -> Result<i64, StoreErr
         next
     ])?;
     Ok(conn.last_insert_rowid())
+}
+
+// ---- deduplication ----
+
+/// A request's deduplication key, as it is remembered with its event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DedupKey {
+    /// The key's stored form (see [`crate::dedup::Dedup::key`]).
+    pub key: String,
+    /// When it is forgotten (Unix milliseconds).
+    pub expires_at: i64,
+}
+
+/// What appending an event with a key did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Appended {
+    /// The event was appended (and its key, if any, remembered).
+    New,
+    /// The key was already remembered for this event: nothing was appended.
+    Duplicate(String),
+}
+
+/// The event that had `key` on `trigger_id` and is still remembered at `now`.
+pub fn first_event(conn: &Connection, trigger_id: &str, key: &str, now: i64) -> Result<Option<String>, StoreError> {
+    let found = conn
+        .prepare_cached("SELECT event_id FROM dedup_keys WHERE trigger_id = ?1 AND key = ?2 AND expires_at > ?3")?
+        .query_row(params![trigger_id, key, now], |row| row.get(0))
+        .optional()?;
+    Ok(found)
+}
+
+/// Appends `event` unless `key` is remembered for an earlier event of its trigger at `now`;
+/// remembers the key with the event in the same transaction, and forgets keys that expired.
+/// Without a key it is [`append_event`].
+pub fn append_event_once(
+    conn: &Connection,
+    event: &NewEvent,
+    key: Option<&DedupKey>,
+    now: i64,
+) -> Result<Appended, StoreError> {
+    let Some(key) = key else {
+        append_event(conn, event)?;
+        return Ok(Appended::New);
+    };
+    if let Some(first) = first_event(conn, &event.trigger_id, &key.key, now)? {
+        return Ok(Appended::Duplicate(first));
+    }
+    conn.prepare_cached("DELETE FROM dedup_keys WHERE expires_at <= ?1")?.execute([now])?;
+    conn.prepare_cached("INSERT INTO dedup_keys (trigger_id, key, event_id, expires_at) VALUES (?1, ?2, ?3, ?4)")?
+        .execute(params![event.trigger_id, key.key, event.id, key.expires_at])?;
+    append_event(conn, event)?;
+    Ok(Appended::New)
+}
+
+/// Forgets the dedup key of `event_id`, if it has one (the `ingest` fuzz target puts its
+/// server back as it was with it).
+pub fn forget_dedup_key(conn: &Connection, event_id: &str) -> Result<(), StoreError> {
+    conn.prepare_cached("DELETE FROM dedup_keys WHERE event_id = ?1")?.execute([event_id])?;
+    Ok(())
+}
+
+/// How many keys are remembered (expired or not) for a trigger.
+pub fn count_dedup_keys(conn: &Connection, trigger_id: &str) -> Result<u64, StoreError> {
+    let n: i64 = conn.query_row("SELECT COUNT(*) FROM dedup_keys WHERE trigger_id = ?1", [trigger_id], |r| r.get(0))?;
+    Ok(n as u64)
 }
 
 const EVENT_COLUMNS: &str =

@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use hookmap::mapping::{Input, Mapping, compile};
+use hookmap::mapping::{Input, Mapped, Mapping, compile};
 use serde_json::Value;
 
 use crate::golden::case_dirs;
@@ -16,7 +16,11 @@ fn run_case(case: &Path) -> Result<(), String> {
     let sample: Value = serde_json::from_str(&read("sample.json")?).map_err(|e| format!("sample.json: {e}"))?;
     let outcome = compile(&mapping)
         .map_err(|errors| errors.to_string())
-        .and_then(|program| program.run(&Input::from_body(sample)).map_err(|errors| errors.to_string()));
+        .and_then(|program| program.run(&Input::from_body(sample)).map_err(|errors| errors.to_string()))
+        .map(|mapped| match mapped {
+            Mapped::Event(document) => document,
+            Mapped::Skipped(skip) => skip.to_json(),
+        });
     match (outcome, read("expected.json"), read("expected-errors.txt")) {
         (Ok(actual), Ok(expected), _) => {
             let expected: Value = serde_json::from_str(&expected).map_err(|e| format!("expected.json: {e}"))?;

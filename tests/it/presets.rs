@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use hookmap::mapping::{Input, Limits, Mapping, RequestInfo, compile};
+use hookmap::mapping::{Input, Limits, Mapped, Mapping, RequestInfo, compile};
 use serde_json::Value;
 
 /// Generous limits: the suite runs on shared cores; the presets' own budget is the default 50 ms.
@@ -23,8 +23,8 @@ fn every_preset_maps_its_sample_to_its_expected_output() {
         let body: Value = serde_json::from_str(preset.sample).expect("samples are JSON");
         let expected: Value = serde_json::from_str(preset.expected).expect("expected outputs are JSON");
         match program.run(&Input { body, request: request(preset.request) }) {
-            Ok(output) if output == expected => {}
-            Ok(output) => failures.push(format!("{}: expected {expected}\n  actual {output}", preset.name)),
+            Ok(Mapped::Event(output)) if output == expected => {}
+            Ok(output) => failures.push(format!("{}: expected {expected}\n  actual {output:?}", preset.name)),
             Err(errors) => failures.push(format!("{}: {errors}", preset.name)),
         }
     }

@@ -1,7 +1,7 @@
 //! Property tests of the mapping engine: arbitrary JSON documents and arbitrary
 //! structured mappings built from every LEAF form.
 
-use hookmap::mapping::{Input, Mapping, compile};
+use hookmap::mapping::{Input, Mapped, Mapping, compile};
 use proptest::prelude::*;
 use serde_json::{Map, Value, json};
 
@@ -75,7 +75,7 @@ proptest! {
         let whole = program.run(&Input::from_body(body.clone()));
         let projected = program.parse_body(body.to_string().as_bytes()).expect("a serialised value parses");
         prop_assert_eq!(&whole, &program.run(&Input::from_body(projected)));
-        if let Ok(output) = whole {
+        if let Ok(Mapped::Event(output)) = whole {
             prop_assert_eq!(hookmap::schema::validate(output.clone()), Ok(output.clone()));
             let payload = &output["payload"];
             prop_assert!(["target", "detail", "notificationDetail", "metadata"].iter().all(|k| payload.get(k).is_some()));

@@ -3,11 +3,13 @@
 
 mod admin;
 mod crash;
+mod dedup;
 mod delivery;
 mod hostile;
 mod ingest;
 mod lifecycle;
 mod samples;
+mod skip;
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
