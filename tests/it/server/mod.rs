@@ -8,6 +8,7 @@ mod hostile;
 mod ingest;
 mod lifecycle;
 mod samples;
+mod web;
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
