@@ -11,9 +11,9 @@ import {openSecurity} from './security.js';
 import {createActivity} from './activity.js';
 import {actionButtons, statusBadge, urlField} from './triggers.js';
 
-/** The line of a script error message (`… at 3:14`, `line 3`), or 0. */
+/** The line of a script error message (`… (mapping.js:3:14)`), or 0. */
 export function errorLine(message) {
-  const match = /line (\d+)/i.exec(message) || /(?:^|[\s(:])(\d+):(\d+)\b/.exec(message);
+  const match = /mapping\.js:(\d+)/.exec(message) || /\bline (\d+)/i.exec(message);
   return match ? Number(match[1]) : 0;
 }
 
@@ -378,9 +378,11 @@ export async function renderSetup(main, id, focus) {
       const now = await get(`/api/triggers/${id}`);
       const changed = ['status', 'pausedFrom', 'url', 'name'].some((k) => now[k] !== trigger[k])
         || now.security.secretCount !== trigger.security.secretCount;
-      if (changed && !status.contains(document.activeElement)) {
+      if (changed) {
+        const focused = status.contains(document.activeElement);
         trigger = now;
         renderHead();
+        if (focused) status.querySelector('[data-action]').focus();
         if (now.status === 'paused') announce(`Trigger paused: a request was held`);
       }
       await activity.refresh();
