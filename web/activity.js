@@ -2,7 +2,7 @@
 // requests (inspect the body and problems, replay, discard).
 
 import {del, get, post} from './api.js';
-import {announce, fill, h, showError, when} from './dom.js';
+import {announce, fill, h, problem, showError, when} from './dom.js';
 
 /** Creates the Recent activity section; `changed()` is called after a replay or discard. */
 export function createActivity(triggerId, changed) {
@@ -29,7 +29,7 @@ export function createActivity(triggerId, changed) {
 
   const heldItem = (r) => h('li', {'data-held': r.id},
     h('div', {}, h('strong', {}, r.reason), ` · ${when(r.receivedAt)} · `, h('code', {}, r.id)),
-    h('ul', {class: 'problems'}, (r.errors || []).map((e) => h('li', {}, e.message))),
+    h('ul', {class: 'problems'}, (r.errors || []).map((e) => h('li', {}, problem(e)))),
     h('details', {}, h('summary', {'aria-label': `Inspect held request ${r.id}`}, 'Inspect'),
       h('h4', {}, 'Body'), h('pre', {}, typeof r.body === 'string' ? r.body : JSON.stringify(r.body, null, 2)),
       h('h4', {}, 'Request'), h('pre', {}, JSON.stringify(r.request, null, 2))),

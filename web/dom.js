@@ -95,6 +95,11 @@ export async function copy(text, what) {
   announce(`${what} copied`);
 }
 
+/** A problem as `path: message` (the path only when the message does not start with it). */
+export function problem(error) {
+  return error.path && !error.message.startsWith(error.path) ? `${error.path}: ${error.message}` : error.message;
+}
+
 /** Formats an RFC 3339 time for people. */
 export function when(time) {
   if (!time) return '';

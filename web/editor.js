@@ -12,6 +12,7 @@ export function createEditor({id, label, onInput}) {
     'aria-label': label, 'aria-describedby': `${id}-help ${id}-error`});
   const help = h('p', {id: `${id}-help`, class: 'hint'}, 'Tab indents, Shift+Tab outdents; press Escape, then Tab, to leave the editor.');
   const error = h('p', {id: `${id}-error`, class: 'field-error', 'aria-live': 'polite'});
+  const goTo = h('button', {type: 'button', hidden: true, onclick: () => showLine(errorLine)});
   let escaped = false;
   let errorLine = 0;
 
@@ -35,6 +36,8 @@ export function createEditor({id, label, onInput}) {
       escaped = true;
       return;
     }
+    // Shift (for Shift+Tab) and the other modifiers alone keep the editor escaped.
+    if (['Shift', 'Control', 'Alt', 'Meta'].includes(event.key)) return;
     if (event.key !== 'Tab' || escaped || event.ctrlKey || event.altKey || event.metaKey) {
       escaped = false;
       return;
@@ -45,7 +48,16 @@ export function createEditor({id, label, onInput}) {
   });
   area.addEventListener('blur', () => { escaped = false; });
 
-  const root = h('div', {class: 'editor'}, h('div', {class: 'editor-body'}, gutter, area), help, error);
+  const showLine = (line) => {
+    const lines = area.value.split('\n');
+    const start = lines.slice(0, line - 1).reduce((n, text) => n + text.length + 1, 0);
+    area.focus();
+    area.setSelectionRange(start, start + (lines[line - 1] || '').length);
+    const height = parseFloat(getComputedStyle(area).lineHeight) || 18;
+    area.scrollTop = Math.max(0, (line - 4) * height);
+    numbers();
+  };
+  const root = h('div', {class: 'editor'}, h('div', {class: 'editor-body'}, gutter, area), help, error, goTo);
   numbers();
   return {
     root,
@@ -59,6 +71,8 @@ export function createEditor({id, label, onInput}) {
     setError(line, message) {
       errorLine = line || 0;
       error.textContent = message || '';
+      goTo.hidden = !errorLine;
+      goTo.textContent = `Go to line ${errorLine}`;
       area.setAttribute('aria-invalid', message ? 'true' : 'false');
       numbers();
     },

@@ -239,7 +239,7 @@ export async function renderSetup(main, id, focus) {
       const skip = answer.skipped;
       skipped.hidden = !skip;
       skipped.textContent = skip ? `Skipped${typeof skip === 'string' ? `: ${skip}` : skip.reason ? `: ${skip.reason}` : ''} — this sample makes no event.` : '';
-      fill(consoleOut, (answer.console || []).map((line) => h('li', {class: `console-${line.level}`}, h('span', {class: 'level'}, line.level), ' ', line.text)));
+      fill(consoleOut, (answer.console || []).length ? [] : h('li', {class: 'hint'}, 'No console output.'), (answer.console || []).map((line) => h('li', {class: `console-${line.level}`}, h('span', {class: 'level'}, line.level), ' ', line.text)));
       const count = (answer.errors || []).length;
       previewState.textContent = count ? `${count} error(s)` : skip ? 'Skipped' : 'OK: the sample maps.';
     } catch (e) {

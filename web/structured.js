@@ -152,7 +152,7 @@ function makeRow(group, keyText, [form, value, fallback], properties, onInput, r
     form: formSelect,
     value: input,
     fallback: fallbackInput,
-    root: h('div', {class: 'row'}, key, formSelect, h('div', {class: 'combo'}, input, combo), fallbackInput, removeButton, error),
+    root: h('div', {class: key ? 'row' : 'row no-key'}, key, formSelect, h('div', {class: 'combo'}, input, combo), fallbackInput, removeButton, error),
     setField(field, name) {
       if (field) row.fixed = {field, name};
       row.field = row.fixed ? row.fixed.field : key && key.value.trim() ? `payload.${group}.${key.value.trim()}` : null;

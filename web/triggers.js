@@ -2,7 +2,7 @@
 // allows, and a form to create a trigger.
 
 import {del, get, post} from './api.js';
-import {announce, copy, fill, h, showError} from './dom.js';
+import {announce, copy, fill, h, problem, showError} from './dom.js';
 
 /** The actions an owner may take in each status, as trigger::Status::apply allows them. */
 export const ACTIONS = {
@@ -61,7 +61,7 @@ export function urlField(trigger) {
 async function pauseReason(trigger) {
   const {held} = await get(`/api/triggers/${trigger.id}/held?limit=100`);
   const first = held[held.length - 1] || held[0];
-  const reason = first && first.errors && first.errors[0] ? first.errors[0].message : 'a request was not shaped like the sample';
+  const reason = first && first.errors && first.errors[0] ? problem(first.errors[0]) : 'a request was not shaped like the sample';
   return h('div', {class: 'pause-reason'},
     h('span', {}, reason), ' ',
     h('a', {href: `#/triggers/${trigger.id}/held`}, `Held requests (${held.length})`));

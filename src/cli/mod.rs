@@ -77,7 +77,10 @@ fn run_command(command: Command) -> ExitCode {
 
 /// Says why the first script mapping of a version waits.
 fn compiling_notice(cache_dir: &Path) {
-    eprintln!("hookmap: compiling the script sandbox for this version (about a second; cached in {})", cache_dir.display());
+    eprintln!(
+        "hookmap: compiling the script sandbox for this version (about a second; cached in {})",
+        cache_dir.display()
+    );
 }
 
 /// Waits for the optimised sandbox module to reach the cache, when a script mapping started the

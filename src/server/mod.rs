@@ -496,7 +496,9 @@ async fn prepare_sandbox() {
     tracing::info!(cache = %crate::runtime::default_cache_dir().display(), "preparing the script sandbox");
     let sandbox = tokio::task::spawn_blocking(|| crate::mapping::script::start_sandbox().map(|s| s.module_source()));
     match sandbox.await {
-        Ok(Ok(source)) => tracing::info!(?source, elapsed_ms = started.elapsed().as_millis() as u64, "script sandbox ready"),
+        Ok(Ok(source)) => {
+            tracing::info!(?source, elapsed_ms = started.elapsed().as_millis() as u64, "script sandbox ready")
+        }
         Ok(Err(error)) => tracing::error!(%error, "the script sandbox cannot start; script mappings will fail"),
         Err(error) => tracing::error!(%error, "the script sandbox's start-up panicked"),
     }

@@ -67,7 +67,8 @@ pub fn serve(method: &Method, path: &str) -> HttpResponse {
     let headers = response.headers_mut();
     // The files change with the binary: the browser revalidates instead of keeping a stale copy.
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    headers.insert(HeaderName::from_static("content-security-policy"), HeaderValue::from_static(CONTENT_SECURITY_POLICY));
+    headers
+        .insert(HeaderName::from_static("content-security-policy"), HeaderValue::from_static(CONTENT_SECURITY_POLICY));
     headers.insert(HeaderName::from_static("x-content-type-options"), HeaderValue::from_static("nosniff"));
     headers.insert(HeaderName::from_static("referrer-policy"), HeaderValue::from_static("no-referrer"));
     headers.insert(HeaderName::from_static("x-frame-options"), HeaderValue::from_static("DENY"));
@@ -84,8 +85,10 @@ mod tests {
         let mut on_disk: Vec<String> =
             std::fs::read_dir(folder).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
         on_disk.sort();
-        let mut served: Vec<String> =
-            ASSETS.iter().map(|a| if a.path == "/" { "index.html".to_owned() } else { a.path[1..].to_owned() }).collect();
+        let mut served: Vec<String> = ASSETS
+            .iter()
+            .map(|a| if a.path == "/" { "index.html".to_owned() } else { a.path[1..].to_owned() })
+            .collect();
         served.sort();
         assert_eq!(on_disk, served);
     }

@@ -58,9 +58,13 @@ fn a_script_mapping_answers_with_an_empty_module_cache_and_leaves_the_cache_fill
     let stderr = String::from_utf8_lossy(&cold.stderr);
     assert!(cold.status.success(), "{stderr}");
     assert_eq!(serde_json::from_slice::<serde_json::Value>(&cold.stdout).ok(), Some(expected.clone()));
-    let notice = format!("hookmap: compiling the script sandbox for this version (about a second; cached in {})", cache.path().display());
+    let notice = format!(
+        "hookmap: compiling the script sandbox for this version (about a second; cached in {})",
+        cache.path().display()
+    );
     assert!(stderr.lines().any(|line| line == notice), "{stderr}");
-    let entries = std::fs::read_dir(cache.path()).map(|dir| dir.flatten().filter(|e| e.path().extension().is_some_and(|x| x == "cwasm")).count());
+    let entries = std::fs::read_dir(cache.path())
+        .map(|dir| dir.flatten().filter(|e| e.path().extension().is_some_and(|x| x == "cwasm")).count());
     assert_eq!(entries.ok(), Some(1), "one module in the cache after the first command");
 
     let warm = map();

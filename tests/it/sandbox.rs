@@ -593,8 +593,9 @@ fn a_quick_start_runs_baseline_code_under_the_same_contract_and_limits_and_fills
     assert_eq!(quick.module_source(), ModuleSource::Baseline);
     assert!(COMPILE_NOTICES.lock().is_ok_and(|notices| notices.contains(&dir.path().to_owned())));
     let compile = |source: &str, limits| quick.compile(source, limits).unwrap_or_else(|e| panic!("{e}: {source}"));
-    let mapped = compile("function map(p, r) { console.log(r.method); return { id: String(p.id) }; }", Limits::default())
-        .call(br#"{"id": 7}"#, &request());
+    let mapped =
+        compile("function map(p, r) { console.log(r.method); return { id: String(p.id) }; }", Limits::default())
+            .call(br#"{"id": 7}"#, &request());
     assert_eq!(mapped.result, Ok(json!({"id": "7"})));
     assert_eq!(mapped.console, vec![ConsoleLine { level: "log".into(), text: "POST".into() }]);
     let limits = Limits { time: HOSTILE_TIME, ..Limits::default() };

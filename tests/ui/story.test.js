@@ -62,6 +62,7 @@ test('a trigger from creation to deletion', async () => {
     await until('the error line', async () => (await page.locator('.gutter .error-line').count()) === 1);
     const line = Number(await page.locator('.gutter .error-line').textContent());
     assert.match((await editor.inputValue()).split('\n')[line - 1], /throw new Error\(/);
+    await page.getByRole('button', {name: `Go to line ${line}`}).click();
     await shot(page, '04-script-error');
     const script = (await editor.inputValue()).replace('body.userId ??', 'body.data?.object?.metadata?.userId ?? body.userId ??');
     await editor.fill(script);
@@ -141,7 +142,7 @@ test('a trigger from creation to deletion', async () => {
     page.once('dialog', (d) => d.accept());
     await page.getByRole('button', {name: 'Delete Stripe payments'}).click();
     await page.getByRole('heading', {name: 'Triggers', level: 1}).waitFor();
-    await page.getByText('No triggers yet').waitFor();
+    await page.getByRole('row', {name: /Stripe payments/}).waitFor({state: 'detached'});
     assert.deepEqual(problems, []);
   } finally {
     await close();
