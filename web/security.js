@@ -72,7 +72,9 @@ export async function openSecurity(trigger, saved) {
       schemeError.textContent = '';
     }
     scheme.setAttribute('aria-invalid', schemeOk ? 'false' : 'true');
-    return problems.length || !schemeOk ? null : {signature};
+    if (problems.length || !schemeOk) return null;
+    formError.textContent = '';
+    return {signature};
   };
   allow.addEventListener('input', validate);
   scheme.addEventListener('input', validate);
@@ -110,8 +112,8 @@ export async function openSecurity(trigger, saved) {
   h('label', {for: 'sec-allow'}, 'IP allow-list'),
   h('p', {id: 'sec-allow-help', class: 'hint'}, 'One address or CIDR range per line; empty allows every address.'),
   allow, allowError,
-  h('label', {for: 'sec-preset'}, 'Signature preset'), ' ', preset, ' ',
-  h('button', {type: 'button', onclick: async () => {
+  h('label', {for: 'sec-preset'}, 'Signature preset'),
+  h('div', {class: 'actions'}, preset, h('button', {type: 'button', onclick: async () => {
     if (!preset.value) {
       scheme.value = '';
     } else {
@@ -121,7 +123,7 @@ export async function openSecurity(trigger, saved) {
     validate();
     announce(preset.value ? `Signature scheme of ${preset.value} loaded` : 'Signature check removed');
     scheme.focus();
-  }}, 'Use preset'),
+  }}, 'Use preset')),
   h('label', {for: 'sec-scheme'}, 'Signature scheme (JSON)'),
   h('p', {id: 'sec-scheme-help', class: 'hint'}, '{"preset": "stripe"} or {"scheme": {…}} (see docs/security.md); empty for no signature check.'),
   scheme, schemeError,

@@ -1,7 +1,6 @@
 //! Every script preset runs on its sample and request and gives its expected output,
 //! through the library API and through `hookmap map`.
 
-use std::process::Command;
 use std::time::Duration;
 
 use hookmap::mapping::{Input, Limits, Mapping, RequestInfo, compile};
