@@ -12,6 +12,7 @@ use super::State;
 use super::error::{ApiError, ErrorKind};
 use super::http::{self, HttpResponse};
 use super::ingest;
+use super::presets;
 use super::registry::{self, Prepared};
 use crate::clock::rfc3339;
 use crate::mapping::{Input, Mapped, RequestInfo};
@@ -53,6 +54,9 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/held/{hid}"),
     ("DELETE", "/api/held/{hid}"),
     ("POST", "/api/held/{hid}/replay"),
+    ("GET", "/api/presets"),
+    ("GET", "/api/presets/scripts/{name}"),
+    ("GET", "/api/presets/signatures/{name}"),
 ];
 
 /// The OpenAPI document served at `/api/openapi.json`.
@@ -158,9 +162,16 @@ async fn admin(state: &State, request: Request<Incoming>) -> Result<HttpResponse
             Ok(ok(&trigger_view(state, &prepared.trigger)))
         }
         ("PUT", "/api/triggers/{id}/security") => {
-            let spec = security_spec(body)?;
-            let prepared =
-                state.mutate(p(0), "security changed", move |t| set(&mut t.security, spec), |_| Ok(())).await?;
+            // Secrets are write-only: a body without `secrets` keeps the stored ones.
+            let keep_secrets = body.get("secrets").is_none();
+            let mut spec = security_spec(body)?;
+            let edit = move |t: &mut Trigger| {
+                if keep_secrets {
+                    spec.secrets = std::mem::take(&mut t.security.secrets);
+                }
+                set(&mut t.security, spec)
+            };
+            let prepared = state.mutate(p(0), "security changed", edit, |_| Ok(())).await?;
             Ok(ok(&trigger_view(state, &prepared.trigger)))
         }
         ("GET", "/api/triggers/{id}/sample") => sample(state, p(0), &query).await,
@@ -284,6 +295,9 @@ async fn admin(state: &State, request: Request<Incoming>) -> Result<HttpResponse
             Ok(http::text_response(StatusCode::NO_CONTENT, "application/json", String::new()))
         }
         ("POST", "/api/held/{hid}/replay") => replay(state, p(0)).await,
+        ("GET", "/api/presets") => Ok(ok(&presets::list())),
+        ("GET", "/api/presets/scripts/{name}") => Ok(ok(&presets::script(p(0))?)),
+        ("GET", "/api/presets/signatures/{name}") => Ok(ok(&presets::signature(p(0))?)),
         _ => Err(ApiError::internal(format!("route {method} {pattern} has no handler"))),
     }
 }

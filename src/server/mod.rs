@@ -2,7 +2,7 @@
 //!
 //! - the **ingest** listener (default `0.0.0.0:8080`): `POST|PUT /hooks/{token}` ([`ingest`]) and `/healthz`;
 //! - the **admin** listener (default `127.0.0.1:8081`): the JSON API under `/api/…` with a bearer
-//!   token ([`admin`]), `/healthz` and `/metrics`.
+//!   token ([`admin`]), `/healthz`, `/metrics` and the setup screen at `/` ([`web`]).
 //!
 //! [`start`] opens the store, loads the triggers, binds both listeners and starts the
 //! flow [`crate::flow::Dispatcher`]; [`Running::shutdown`] stops accepting, lets in-flight
@@ -14,7 +14,9 @@ pub mod error;
 pub mod http;
 pub mod ingest;
 pub mod metrics;
+pub mod presets;
 pub mod registry;
+pub mod web;
 
 use std::convert::Infallible;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -591,6 +593,7 @@ async fn route(state: Arc<State>, kind: Listener, request: Request<Incoming>, pe
             let gauges = state.gauges().await;
             http::text_response(StatusCode::OK, "text/plain; version=0.0.4", state.metrics.render(&gauges))
         }
+        Listener::Admin if web::is_page(path) => web::serve(request.method(), path),
         Listener::Admin => admin::handle(&state, request).await,
     }
 }

@@ -272,9 +272,19 @@ async fn signatures_and_allow_lists_guard_the_url() {
         .await;
     assert_eq!((bad.status, bad.json()["error"]["path"].clone()), (422, json!("security.signature.preset")));
     let bad = server
-        .api("PUT", &format!("/api/triggers/{id}/security"), Some(json!({"signature": {"preset": "stripe"}})))
+        .api(
+            "PUT",
+            &format!("/api/triggers/{id}/security"),
+            Some(json!({"signature": {"preset": "stripe"}, "secrets": []})),
+        )
         .await;
     assert_eq!((bad.status, bad.json()["error"]["path"].clone()), (422, json!("security.secrets")));
+    // Secrets are write-only: settings sent without `secrets` keep the stored ones.
+    let kept = json!({"signature": {"preset": "stripe"}});
+    let t = server.api_ok("PUT", &format!("/api/triggers/{id}/security"), Some(kept), 200).await;
+    assert_eq!((t["security"]["allow"].clone(), t["security"]["secretCount"].clone()), (json!([]), json!(1)));
+    let a = server.hook_raw(&token, "application/json", &[("stripe-signature", &good)], body.clone()).await;
+    assert_eq!(a.status, 202);
     server.stop().await;
 }
 

@@ -10,6 +10,7 @@ mod ingest;
 mod lifecycle;
 mod samples;
 mod skip;
+mod web;
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
