@@ -11,12 +11,6 @@ import {openSecurity} from './security.js';
 import {createActivity} from './activity.js';
 import {actionButtons, statusBadge, urlField} from './triggers.js';
 
-/** The line of a script error message (`… (mapping.js:3:14)`), or 0. */
-export function errorLine(message) {
-  const match = /mapping\.js:(\d+)/.exec(message) || /\bline (\d+)/i.exec(message);
-  return match ? Number(match[1]) : 0;
-}
-
 /** Renders the setup screen of trigger `id`; resolves to a function that leaves it. */
 export async function renderSetup(main, id, focus) {
   let trigger = await get(`/api/triggers/${id}`);
@@ -214,8 +208,9 @@ export async function renderSetup(main, id, focus) {
       editor.setError(0, '');
     } else {
       structured.showErrors([]);
-      const first = errors.find((e) => errorLine(e.message));
-      editor.setError(first ? errorLine(first.message) : 0, errors.map((e) => e.message).join('\n'));
+      // A script's own error has the path `script` and, when it has a place, its line.
+      const first = errors.find((e) => e.path === 'script' && e.line > 0);
+      editor.setError(first ? first.line : 0, errors.map((e) => e.message).join('\n'));
     }
     fill(previewErrors, errors.map((e) => h('li', {}, e.path ? h('code', {}, e.path) : null, e.path ? ' ' : null, e.message)));
     return rest;

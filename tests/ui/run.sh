@@ -29,6 +29,8 @@ stop() {
 }
 trap stop EXIT
 
+# The module cache `cargo test` fills (tests/it), so the server does not compile the sandbox again.
+export HOOKMAP_CACHE_DIR="${HOOKMAP_CACHE_DIR:-$root/target/tmp/hookmap-module-cache}"
 export HOOKMAP_ADMIN_TOKEN="ui-test-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
 # Port 0: the system picks free ports; the server prints the ones it got.
 "$root/target/debug/hookmap" serve --data-dir "$data/hookmap-data" \
