@@ -110,6 +110,7 @@ pub fn run(args: &ServeArgs) -> ExitCode {
             println!("admin token (printed once; stored in the data directory, mode 0600): {}", running.admin_token);
         }
         println!("ingest: http://{}  admin: http://{}", running.ingest_addr, running.admin_addr);
+        println!("setup screen: http://{}/", running.admin_addr);
         terminated().await;
         tracing::info!("shutting down");
         running.shutdown().await;

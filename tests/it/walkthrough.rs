@@ -120,7 +120,7 @@ impl Drop for Server {
 }
 
 /// Starts the binary on free loopback ports with its data in `work/hookmap-data`, and reads
-/// what it prints up to its addresses.
+/// what it prints up to its addresses and the setup screen's.
 fn serve(work: &Path) -> Server {
     let mut child = crate::hookmap_command()
         .args(["serve", "--ingest-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0", "--data-dir", "hookmap-data"])
@@ -146,6 +146,10 @@ fn serve(work: &Path) -> Server {
             assert_eq!(words.len(), 3, "unexpected address line {line:?}");
             server.ingest = words[0].to_owned();
             server.admin = words[2].trim_start_matches("http://").to_owned();
+            // The next line names the setup screen's address.
+            let mut setup = String::new();
+            stdout.read_line(&mut setup).expect("read the server's output");
+            server.first_lines.push_str(&setup);
             return server;
         }
     }
