@@ -1,11 +1,14 @@
 #!/usr/bin/env python3
-"""Writes the seed corpora under fuzz/corpus/<target>/ from the repository's own data:
-golden mapping cases, the JSONPath compliance suite, preset samples, security presets
-signed with known secrets. Run it again when that data changes; the seeds are committed."""
-import glob, hashlib, hmac, base64, json, os
+"""Writes the seed corpora under OUT/<target>/ (default OUT: fuzz/corpus) from the repository's
+own data: golden mapping cases, the JSONPath compliance suite, preset samples, security presets
+signed with known secrets. The corpora are not committed: `.ci/run` writes them before fuzzing, and
+`cargo test` (tests/it/fuzz_replay.rs) writes them to a temporary folder and replays them.
+
+Usage: python3 fuzz/seeds.py [OUT]"""
+import glob, hashlib, hmac, base64, json, os, sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-OUT = os.path.join(ROOT, "fuzz", "corpus")
+OUT = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "fuzz", "corpus")
 
 def write(target, name, data):
     folder = os.path.join(OUT, target)

@@ -33,6 +33,7 @@ pub mod dedup;
 pub mod document;
 pub mod field_path;
 pub mod flow;
+#[cfg(feature = "fuzzing")]
 pub mod fuzzing;
 pub mod ids;
 pub mod mapping;
