@@ -61,7 +61,7 @@ pub struct Config {
     pub admin_addr: SocketAddr,
     /// The base URL senders use (for trigger URLs and schemes that sign `[url]`). Default
     /// `http://{ingest address}`, with an unspecified address (`0.0.0.0`, `::`) replaced by
-    /// loopback (see [`crate::server::default_public_url`]).
+    /// loopback, which only this machine can reach.
     pub public_url: Option<String>,
     /// The admin token. Default `HOOKMAP_ADMIN_TOKEN`, else the one stored in the data
     /// directory, else a new one.

@@ -274,7 +274,7 @@ impl Hub {
             Ok(())
         };
         let paused = self
-            .mutate(trigger_id, "paused: a body was not shaped like the sample", pause, Alongside::Hold(held))
+            .mutate(trigger_id, "paused: a body was not shaped like the sample", pause, Alongside::Hold(Box::new(held)))
             .await;
         match paused {
             Ok(_) => {

@@ -77,7 +77,7 @@ pub enum Alongside {
     /// Nothing else.
     Nothing,
     /// A held request (the request that paused the trigger).
-    Hold(Held),
+    Hold(Box<Held>),
     /// The trigger's pending events move to `stored` (its flow no longer has a webhook).
     StorePending,
 }
