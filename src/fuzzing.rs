@@ -22,7 +22,7 @@ use crate::mapping::path::CompiledPath;
 use crate::mapping::{Input, Limits, Mapped, Mapping, compile};
 use crate::security::{AllowList, SecretKey, SignatureScheme, SignedRequest};
 use crate::server::{self, Config, State};
-use crate::store::{Event, Held, records};
+use crate::store::{Alongside, Event, Held};
 use crate::trigger::{
     Action, DedupSpec, Flow, MappingKind, MappingSpec, SecuritySpec, ShapeCheck, SignatureSpec, Status, Trigger,
 };
@@ -273,7 +273,7 @@ impl IngestServer {
             ..zendesk
         };
         for trigger in [signed, shaped] {
-            runtime.block_on(state.create(trigger)).expect("the fixture triggers are valid");
+            runtime.block_on(state.hub.create(trigger)).expect("the fixture triggers are valid");
         }
         let mut first: Value = shaped_sample();
         first["ticket_id"] = FIRST_TICKET.into();
@@ -287,8 +287,7 @@ impl IngestServer {
             let body = response.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
             let answer: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
             let id = answer["eventId"].as_str().expect("the first ticket makes an event").to_owned();
-            let owned = id.clone();
-            let event = state.store.read(move |conn| records::get_event(conn, &owned)).await.expect("stored");
+            let event = state.hub.store.event(&id).await.expect("stored");
             (id, event.seq)
         });
         IngestServer { runtime, state, seen: Mutex::new([0, seq]), first }
@@ -514,7 +513,7 @@ impl IngestServer {
     fn serve(&self, request: &IngestRequest) -> Option<Outcome> {
         let mut seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
         self.runtime.block_on(async {
-            let signed = self.state.registry.by_id(TRIGGERS[0].0).expect("the signed trigger exists");
+            let signed = self.state.hub.registry.by_id(TRIGGERS[0].0).expect("the signed trigger exists");
             let (scheme, keys) = signed.signature.as_ref().expect("the signed trigger has a scheme");
             let http = request.build(scheme, &keys[0])?;
             let peer: SocketAddr = PEER.parse().expect("a socket address");
@@ -534,12 +533,10 @@ impl IngestServer {
     async fn left(&self, seen: &[i64; 2]) -> Vec<Left> {
         let mut left = Vec::new();
         for ((id, _), after) in TRIGGERS.iter().zip(*seen) {
-            let id = id.to_string();
-            let found = self.state.store.read(move |conn| {
-                let events = records::list_events(conn, &id, None, after, 10)?;
-                Ok(Left { events, held: records::list_held(conn, &id, 10)? })
-            });
-            left.push(found.await.expect("the store reads"));
+            let store = &self.state.hub.store;
+            let events = store.events(id, None, after, 10).await.expect("the store reads");
+            let held = store.held_of(id, 10).await.expect("the store reads");
+            left.push(Left { events, held });
         }
         left
     }
@@ -552,29 +549,20 @@ impl IngestServer {
                 seen[i] = last.seq;
             }
             for event in &left.events {
-                let id = event.id.clone();
-                self.state
-                    .store
-                    .write(move |conn| records::forget_dedup_key(conn, &id))
-                    .await
-                    .expect("dedup key forgotten");
+                self.state.hub.store.forget_key(&event.id).await.expect("dedup key forgotten");
             }
             for held in &left.held {
-                let id = held.id.clone();
-                self.state
-                    .store
-                    .write(move |conn| records::delete_held(conn, &id))
-                    .await
-                    .expect("held request deleted");
+                self.state.hub.store.release(&held.id).await.expect("held request deleted");
             }
             let id = TRIGGERS[i].0;
-            if self.state.registry.by_id(id).is_some_and(|p| matches!(p.trigger.status, Status::Paused { .. })) {
+            if self.state.hub.registry.by_id(id).is_some_and(|p| matches!(p.trigger.status, Status::Paused { .. })) {
                 let reactivate = |t: &mut Trigger| {
                     t.status = t.status.apply(Action::Reactivate)?;
                     Ok(())
                 };
                 self.state
-                    .mutate(id, "reactivated by the fuzz target", reactivate, |_| Ok(()))
+                    .hub
+                    .mutate(id, "reactivated by the fuzz target", reactivate, Alongside::Nothing)
                     .await
                     .expect("reactivated");
             }
@@ -600,8 +588,8 @@ fn check(
                 let ids: Vec<&str> = events.iter().map(|e| e.id.as_str()).collect();
                 assert_eq!(ids, [id.as_str()], "the accepted event is not (alone) in the store: {context}");
                 assert_eq!(answer["mode"], events[0].mode.as_str(), "the stored mode: {context}");
-                let payload = &events[0].payload;
-                assert_eq!(crate::schema::validate(payload.clone()).as_ref(), Ok(payload), "stored payload: {context}");
+                let payload: Value = serde_json::from_str(&events[0].payload).expect("a stored payload is JSON");
+                assert_eq!(crate::schema::validate(payload.clone()), Ok(payload), "stored payload: {context}");
                 assert!(held.is_empty(), "an accepted request was also held: {context}");
             }
             Outcome::Duplicate(id) if target == Some(i) => {
@@ -741,7 +729,7 @@ mod tests {
             trigger_id: "trg_fuzz_signed".into(),
             mode: crate::trigger::Mode::Live,
             received_at: 0,
-            payload: Value::Null,
+            payload: String::new(),
             state: crate::store::DeliveryState::Stored,
             attempts: 0,
             next_attempt_at: None,

@@ -29,15 +29,19 @@ macro_rules! error_list {
 pub(crate) use error_list;
 
 pub mod clock;
+pub mod config;
 pub mod dedup;
 pub mod document;
 pub mod field_path;
 pub mod flow;
 #[cfg(feature = "fuzzing")]
 pub mod fuzzing;
+pub mod hub;
 pub mod ids;
 pub mod mapping;
+pub mod metrics;
 pub mod presets;
+pub mod problem;
 pub mod runtime;
 pub mod sample;
 pub mod schema;

@@ -19,8 +19,8 @@
 use serde_json::Value;
 
 use crate::mapping::path::CompiledPath;
+use crate::problem::Problem;
 use crate::sample::{JsonType, SampleError};
-use crate::store::Problem;
 
 /// One check of a [`Shape`].
 #[derive(Debug)]

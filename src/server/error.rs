@@ -8,8 +8,9 @@ use hyper::body::Bytes;
 use hyper::{Response, StatusCode};
 use serde_json::json;
 
+use crate::hub::HubError;
+use crate::problem::Problem;
 use crate::store::StoreError;
-use crate::trigger::IllegalTransition;
 
 /// What went wrong, which decides the status and the `code`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -127,7 +128,7 @@ impl ApiError {
     }
 
     /// The same error, about the place of `problem` (its path, and its line and column in a script).
-    pub fn at_problem(mut self, problem: &crate::store::Problem) -> ApiError {
+    pub fn at_problem(mut self, problem: &Problem) -> ApiError {
         self.path = Some(problem.path.clone());
         self.position = problem.line.zip(problem.column);
         self
@@ -191,9 +192,28 @@ impl From<StoreError> for ApiError {
     }
 }
 
-impl From<IllegalTransition> for ApiError {
-    fn from(error: IllegalTransition) -> ApiError {
-        ApiError::new(ErrorKind::Conflict, error.to_string())
+impl From<HubError> for ApiError {
+    fn from(error: HubError) -> ApiError {
+        let message = error.to_string();
+        match error {
+            HubError::NotFound { .. } | HubError::NoTrigger => ApiError::new(ErrorKind::NotFound, message),
+            HubError::Forbidden => ApiError::new(ErrorKind::Forbidden, message),
+            HubError::RateLimited => ApiError::new(ErrorKind::RateLimited, message),
+            HubError::BadSignature => ApiError::new(ErrorKind::Unauthorized, message),
+            HubError::UnsupportedMediaType => ApiError::new(ErrorKind::UnsupportedMediaType, message),
+            HubError::Malformed(message) => ApiError::new(ErrorKind::BadRequest, message),
+            HubError::Conflict(message) => ApiError::new(ErrorKind::Conflict, message),
+            HubError::Invalid { path, message } => ApiError::validation(path, message),
+            HubError::MappingFailed(problems) => {
+                let error = ApiError::new(ErrorKind::MappingFailed, message);
+                match problems.first() {
+                    Some(first) => error.at_problem(first),
+                    None => error,
+                }
+            }
+            HubError::Store(e) => e.into(),
+            HubError::Internal(e) => ApiError::internal(e),
+        }
     }
 }
 

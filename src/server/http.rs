@@ -1,15 +1,13 @@
-//! HTTP plumbing shared by the listeners and the flow dispatcher: JSON responses, the
-//! `Host` check, body reading under limits, content types, form bodies, and a bare HTTP/1
-//! client.
+//! HTTP plumbing of the listeners: JSON responses, the `Host` check, body reading under
+//! limits, JSON request bodies.
 
 use std::time::Duration;
 
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Full};
 use hyper::body::{Body, Bytes};
 use hyper::header::{CONTENT_LENGTH, CONTENT_TYPE, HOST, HeaderMap, HeaderValue};
 use hyper::http::uri::Authority;
 use hyper::{Request, Response, StatusCode, Version};
-use hyper_util::rt::TokioIo;
 use serde_json::{Map, Value};
 use tokio::sync::{Semaphore, SemaphorePermit};
 
@@ -183,150 +181,9 @@ pub fn parse_json(bytes: &[u8]) -> Result<Value, ApiError> {
         .map_err(|e| ApiError::new(ErrorKind::BadRequest, format!("the body is not JSON: {e}")))
 }
 
-/// The body kinds the ingest path accepts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BodyKind {
-    /// `application/json`, any `+json` type, or no content type.
-    Json,
-    /// `application/x-www-form-urlencoded`, turned into an object.
-    Form,
-}
-
-/// Classifies a `Content-Type` (415 for anything else).
-pub fn body_kind(content_type: Option<&str>) -> Result<BodyKind, ApiError> {
-    let Some(content_type) = content_type else { return Ok(BodyKind::Json) };
-    let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-    if essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json")) {
-        Ok(BodyKind::Json)
-    } else if essence == "application/x-www-form-urlencoded" {
-        Ok(BodyKind::Form)
-    } else {
-        Err(ApiError::new(
-            ErrorKind::UnsupportedMediaType,
-            "expected application/json, an application/*+json type or application/x-www-form-urlencoded",
-        ))
-    }
-}
-
-/// A form body as an object: each name maps to its value (a string), or to an array of
-/// its values when it occurs several times, in order of first appearance.
-pub fn parse_form(bytes: &[u8]) -> Result<Value, ApiError> {
-    let mut object = Map::new();
-    for pair in bytes.split(|&b| b == b'&').filter(|p| !p.is_empty()) {
-        let (name, value) = match pair.iter().position(|&b| b == b'=') {
-            Some(i) => (&pair[..i], &pair[i + 1..]),
-            None => (pair, &b""[..]),
-        };
-        let name = percent_decode(name)?;
-        let value = Value::String(percent_decode(value)?);
-        match object.get_mut(&name) {
-            None => {
-                object.insert(name, value);
-            }
-            Some(Value::Array(values)) => values.push(value),
-            Some(first) => {
-                let first = first.take();
-                object.insert(name, Value::Array(vec![first, value]));
-            }
-        }
-    }
-    Ok(Value::Object(object))
-}
-
-fn percent_decode(bytes: &[u8]) -> Result<String, ApiError> {
-    let bad = || ApiError::new(ErrorKind::BadRequest, "the form body is malformed");
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' => {
-                let hex = bytes.get(i + 1..i + 3).ok_or_else(bad)?;
-                let hex = std::str::from_utf8(hex).map_err(|_| bad())?;
-                out.push(u8::from_str_radix(hex, 16).map_err(|_| bad())?);
-                i += 2;
-            }
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8(out).map_err(|_| bad())
-}
-
-/// An `http://host:port/path` URL, split.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HttpUrl {
-    /// `host:port` to connect to (port 80 when absent).
-    pub authority: String,
-    /// The `Host` header value.
-    pub host: String,
-    /// Path and query (`/` when absent).
-    pub path: String,
-}
-
-/// Parses an `http://` URL (https is not supported: no TLS in this build).
-pub fn parse_http_url(url: &str) -> Result<HttpUrl, String> {
-    let rest = url.strip_prefix("http://").ok_or("only http:// URLs are supported")?;
-    let (host, path) = match rest.find(['/', '?']) {
-        Some(i) => (&rest[..i], &rest[i..]),
-        None => (rest, "/"),
-    };
-    if host.is_empty() || host.contains('@') || host.contains(char::is_whitespace) {
-        return Err("the URL has no valid host".into());
-    }
-    let has_port = match host.rfind(':') {
-        Some(i) => !host.ends_with(']') && host[i + 1..].parse::<u16>().is_ok(),
-        None => false,
-    };
-    let authority = if has_port { host.to_owned() } else { format!("{host}:80") };
-    let path = if path.starts_with('?') { format!("/{path}") } else { path.to_owned() };
-    Ok(HttpUrl { authority, host: host.to_owned(), path })
-}
-
-/// POSTs `body` to `url` with `headers` over a fresh HTTP/1.1 connection; the response
-/// status, or why there is none. The whole exchange is bounded by `timeout`.
-pub async fn post(url: &HttpUrl, headers: &[(&str, String)], body: Bytes, timeout: Duration) -> Result<u16, String> {
-    let exchange = async {
-        let stream =
-            tokio::net::TcpStream::connect(url.authority.as_str()).await.map_err(|e| format!("connect: {e}"))?;
-        let _ = stream.set_nodelay(true);
-        let (mut sender, conn) =
-            hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.map_err(|e| format!("handshake: {e}"))?;
-        let driver = tokio::spawn(async move {
-            let _ = conn.await;
-        });
-        let mut request = Request::post(url.path.as_str())
-            .header(hyper::header::HOST, url.host.as_str())
-            .header(CONTENT_TYPE, "application/json");
-        for (name, value) in headers {
-            request = request.header(*name, value.as_str());
-        }
-        let request = request.body(Full::new(body)).map_err(|e| format!("request: {e}"))?;
-        let response = sender.send_request(request).await.map_err(|e| format!("send: {e}"))?;
-        let status = response.status().as_u16();
-        // Read (and drop) the answer so the exchange is complete.
-        let _ = Limited::new(response.into_body(), 64 * 1024).collect().await;
-        driver.abort();
-        Ok(status)
-    };
-    match tokio::time::timeout(timeout, exchange).await {
-        Ok(result) => result,
-        Err(_) => Err(format!("no answer within {} ms", timeout.as_millis())),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn content_types() {
-        assert_eq!(body_kind(None), Ok(BodyKind::Json));
-        assert_eq!(body_kind(Some("application/json; charset=utf-8")), Ok(BodyKind::Json));
-        assert_eq!(body_kind(Some("application/vnd.api+json")), Ok(BodyKind::Json));
-        assert_eq!(body_kind(Some("Application/X-WWW-Form-Urlencoded")), Ok(BodyKind::Form));
-        assert_eq!(body_kind(Some("text/plain")).unwrap_err().kind, ErrorKind::UnsupportedMediaType);
-    }
 
     #[test]
     fn host_headers_follow_rfc_9112() {
@@ -351,25 +208,5 @@ mod tests {
         ] {
             assert_eq!(check_host(&refused).unwrap_err().kind, ErrorKind::BadRequest, "{:?}", refused.headers());
         }
-    }
-
-    #[test]
-    fn forms_become_objects() {
-        let form = parse_form(b"a=1&b=hello+world&a=2&c=%C3%A9&flag").unwrap();
-        assert_eq!(form, serde_json::json!({"a": ["1", "2"], "b": "hello world", "c": "é", "flag": ""}));
-        assert!(parse_form(b"a=%zz").is_err());
-        assert!(parse_form(b"a=%4").is_err());
-    }
-
-    #[test]
-    fn http_urls() {
-        let url = parse_http_url("http://127.0.0.1:9000/flow?x=1").unwrap();
-        assert_eq!(
-            url,
-            HttpUrl { authority: "127.0.0.1:9000".into(), host: "127.0.0.1:9000".into(), path: "/flow?x=1".into() }
-        );
-        assert_eq!(parse_http_url("http://example.test").unwrap().authority, "example.test:80");
-        assert!(parse_http_url("https://example.test/").is_err());
-        assert!(parse_http_url("http:///x").is_err());
     }
 }

@@ -4,24 +4,19 @@
 //! - the **admin** listener (default `127.0.0.1:8081`): the JSON API under `/api/…` with a bearer
 //!   token ([`admin`]), `/healthz`, `/metrics` and the setup screen at `/` ([`web`]).
 //!
-//! [`start`] opens the store, loads the triggers, binds both listeners and starts the
-//! flow [`crate::flow::Dispatcher`]; [`Running::shutdown`] stops accepting, lets in-flight
+//! The server is a front end of the [`Hub`]: it parses HTTP, calls the hub and writes the
+//! answer. [`start`] opens the store and the hub, binds both listeners and starts the flow
+//! [`crate::flow::Dispatcher`]; [`Running::shutdown`] stops accepting, lets in-flight
 //! requests finish (each has awaited its commit), stops the dispatcher and joins the writer.
 
-pub mod activity;
 pub mod admin;
 pub mod error;
 pub mod http;
 pub mod ingest;
-pub mod metrics;
-pub mod presets;
-pub mod registry;
 pub mod web;
 
 use std::convert::Infallible;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::num::NonZeroUsize;
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -29,144 +24,28 @@ use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper::{Request, StatusCode};
 use hyper_util::rt::TokioIo;
-use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use tokio::net::{TcpListener, TcpSocket};
-use tokio::sync::{Notify, Semaphore, watch};
+use tokio::sync::{Semaphore, watch};
 
-use crate::mapping::cache::ProgramCache;
-use crate::store::{Store, StoreError, StoreOptions, WriterThread, records};
-use crate::trigger::Trigger;
+use crate::config::ConfigError;
+pub use crate::config::{Config, DeliveryConfig};
+use crate::hub::{Hub, HubError};
+use crate::store::{Sqlite, StoreError, StoreOptions, WriterThread};
 
 use error::ApiError;
-use registry::{Prepared, Registry};
-
-/// Delivery settings of the flow dispatcher.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
-pub struct DeliveryConfig {
-    /// Attempts before an event is declared dead. Default 8.
-    pub max_attempts: u32,
-    /// Delay before the first retry, in ms (doubled each retry, with jitter). Default 1000.
-    pub base_delay_ms: u64,
-    /// The longest delay between two attempts, in ms. Default 300000 (5 minutes).
-    pub max_delay_ms: u64,
-    /// Time allowed for one attempt (connect, send, answer), in ms. Default 10000.
-    pub timeout_ms: u64,
-    /// Deliveries in progress at once. Default 16.
-    pub concurrency: usize,
-}
-
-impl Default for DeliveryConfig {
-    fn default() -> DeliveryConfig {
-        DeliveryConfig {
-            max_attempts: 8,
-            base_delay_ms: 1000,
-            max_delay_ms: 300_000,
-            timeout_ms: 10_000,
-            concurrency: 16,
-        }
-    }
-}
-
-/// The server's configuration (the JSON config file; every key optional).
-///
-/// `docs/limits.md` explains every limit and timeout of the listeners.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
-pub struct Config {
-    /// Where the database and the admin token live. Default `./hookmap-data`.
-    pub data_dir: PathBuf,
-    /// The ingest listener's address. Default `0.0.0.0:8080`.
-    pub ingest_addr: SocketAddr,
-    /// The admin listener's address. Default `127.0.0.1:8081`.
-    pub admin_addr: SocketAddr,
-    /// The base URL senders use (for trigger URLs and schemes that sign `[url]`). Default
-    /// `http://{ingest address}`, with an unspecified address (`0.0.0.0`, `::`) replaced by
-    /// loopback (see [`default_public_url`]).
-    pub public_url: Option<String>,
-    /// The admin token. Default `HOOKMAP_ADMIN_TOKEN`, else the one stored in the data
-    /// directory, else a new one.
-    pub admin_token: Option<String>,
-    /// The largest accepted ingest body, in bytes; larger ones are refused with 413.
-    /// Default 1048576 (1 MiB).
-    pub max_body_bytes: usize,
-    /// Ingest requests mapped and committed at once, once their bodies are read; more are
-    /// refused with 503. Bodies being read share a budget of `maxInFlight × maxBodyBytes`
-    /// bytes (503 when it is spent). Default 1024.
-    pub max_in_flight: usize,
-    /// Open connections per listener; beyond it, new connections wait in the listen
-    /// backlog. Default 10000.
-    pub max_connections: usize,
-    /// The listen backlog of each listener: connections the kernel completes and queues
-    /// until the server accepts them (the kernel caps it: `net.core.somaxconn` on Linux).
-    /// Default 1024.
-    pub listen_backlog: u32,
-    /// The largest request head (request line and headers), in bytes; a larger one is
-    /// answered 431 and the connection closed. Default 65536 (64 KiB).
-    pub max_header_bytes: usize,
-    /// Time a client has to send a complete request head, in ms, counted from when the
-    /// server waits for one (on a new or a kept-alive connection); past it the connection
-    /// is closed without an answer. Default 30000.
-    pub header_timeout_ms: u64,
-    /// Time a client has to send a whole request body, in ms, counted from the end of its
-    /// head; past it the answer is 408 and the connection is closed. Default 10000.
-    pub body_timeout_ms: u64,
-    /// Writes waiting for the writer; more are refused with 503. Default 4096.
-    pub queue_capacity: usize,
-    /// The most writes committed in one transaction. Default 512.
-    pub batch_max: usize,
-    /// Compiled mappings kept in memory (LRU). Default 1024.
-    pub cache_capacity: usize,
-    /// The longest `?wait=` of a sample long-poll, in seconds. Default 60.
-    pub max_wait_seconds: u64,
-    /// Delivery to flows.
-    pub delivery: DeliveryConfig,
-}
-
-impl Default for Config {
-    fn default() -> Config {
-        Config {
-            data_dir: PathBuf::from("./hookmap-data"),
-            ingest_addr: SocketAddr::from(([0, 0, 0, 0], 8080)),
-            admin_addr: SocketAddr::from(([127, 0, 0, 1], 8081)),
-            public_url: None,
-            admin_token: None,
-            max_body_bytes: 1024 * 1024,
-            max_in_flight: 1024,
-            max_connections: 10_000,
-            listen_backlog: 1024,
-            max_header_bytes: 64 * 1024,
-            header_timeout_ms: 30_000,
-            body_timeout_ms: 10_000,
-            queue_capacity: 4096,
-            batch_max: 512,
-            cache_capacity: 1024,
-            max_wait_seconds: 60,
-            delivery: DeliveryConfig::default(),
-        }
-    }
-}
-
-impl Config {
-    /// Reads a JSON config file (unknown keys are errors).
-    pub fn from_file(path: &Path) -> Result<Config, StartError> {
-        let bytes = std::fs::read(path).map_err(|e| StartError::Config(format!("{}: {e}", path.display())))?;
-        let value =
-            crate::document::parse(&bytes).map_err(|e| StartError::Config(format!("{}:{e}", path.display())))?;
-        serde_json::from_value(value).map_err(|e| StartError::Config(format!("{}: {e}", path.display())))
-    }
-}
 
 /// Why the server could not start.
 #[derive(Debug)]
 pub enum StartError {
     /// The configuration is invalid.
-    Config(String),
+    Config(ConfigError),
     /// The data directory or the admin token file could not be used.
     DataDir(String),
     /// The database could not be opened.
     Store(StoreError),
+    /// The stored triggers could not be loaded.
+    Hub(HubError),
     /// A listener could not be bound.
     Bind(SocketAddr, std::io::Error),
 }
@@ -177,6 +56,7 @@ impl std::fmt::Display for StartError {
             StartError::Config(e) => write!(f, "configuration: {e}"),
             StartError::DataDir(e) => write!(f, "data directory: {e}"),
             StartError::Store(e) => write!(f, "store: {e}"),
+            StartError::Hub(e) => write!(f, "triggers: {e}"),
             StartError::Bind(addr, e) => write!(f, "cannot listen on {addr}: {e}"),
         }
     }
@@ -184,29 +64,19 @@ impl std::fmt::Display for StartError {
 
 impl std::error::Error for StartError {}
 
-/// What every handler shares.
+impl From<ConfigError> for StartError {
+    fn from(error: ConfigError) -> StartError {
+        StartError::Config(error)
+    }
+}
+
+/// What every handler shares: the hub and the front end's own limits.
 pub struct State {
     /// The configuration.
     pub config: Config,
-    /// The database.
-    pub store: Store,
-    /// The triggers.
-    pub registry: Registry,
-    /// Compiled mappings.
-    pub cache: ProgramCache,
-    /// Metrics.
-    pub metrics: metrics::Metrics,
-    /// Requests that made no event (skipped, duplicates), per trigger.
-    pub activity: activity::Activity,
-    /// The base URL of trigger URLs.
-    pub base_url: String,
+    /// The domain.
+    pub hub: Arc<Hub>,
     admin_token_hash: [u8; 32],
-    /// Serialises changes to triggers (read, change, commit, publish).
-    edit: tokio::sync::Mutex<()>,
-    /// Wakes the flow dispatcher when events are committed.
-    pub deliveries: Arc<Notify>,
-    /// Wakes sample long-polls when a sample is captured.
-    samples: Notify,
     /// Bounds the ingest requests being mapped and committed.
     in_flight: Semaphore,
     /// Bytes of ingest bodies being read, one permit a byte (`maxInFlight × maxBodyBytes`).
@@ -219,45 +89,22 @@ fn token_hash(token: &str) -> [u8; 32] {
 
 impl State {
     /// Opens what the handlers share, without listeners or the flow dispatcher: creates the
-    /// data directory if needed, opens (and migrates) the database in it and loads and
-    /// prepares every stored trigger. `base_url` is where senders reach the ingest listener
-    /// (trigger URLs, schemes that sign `[url]`); `admin_token` is what the admin API accepts.
+    /// data directory if needed, opens (and migrates) the SQLite database in it and opens the
+    /// hub, which loads and prepares every stored trigger. `base_url` is where senders reach
+    /// the ingest listener (trigger URLs, schemes that sign `[url]`); `admin_token` is what
+    /// the admin API accepts.
     ///
-    /// [`start`] uses it; a harness that calls [`ingest::handle`] in-process (the `ingest`
-    /// fuzz target) uses it alone. The writer thread stops once the state and every other
-    /// handle on its store are dropped; [`WriterThread::join`] waits for that.
+    /// [`start`] uses it. The writer thread stops once the state and every other handle on
+    /// its store are dropped; [`WriterThread::join`] waits for that.
     pub async fn open(config: Config, base_url: &str, admin_token: &str) -> Result<(State, WriterThread), StartError> {
-        std::fs::create_dir_all(&config.data_dir)
-            .map_err(|e| StartError::DataDir(format!("{}: {e}", config.data_dir.display())))?;
-        let options = StoreOptions { queue_capacity: config.queue_capacity, batch_max: config.batch_max };
-        let (store, writer) = Store::open(&config.data_dir.join("hookmap.db"), options).map_err(StartError::Store)?;
-        let cache = ProgramCache::new(NonZeroUsize::new(config.cache_capacity.max(1)).unwrap_or(NonZeroUsize::MIN));
-        let registry = Registry::default();
-        let triggers = store.read(records::load_triggers).await.map_err(StartError::Store)?;
-        for trigger in triggers {
-            let id = trigger.id.clone();
-            match Prepared::new(trigger, &cache) {
-                Ok(prepared) => {
-                    registry.put(prepared);
-                }
-                Err(e) => return Err(StartError::Store(StoreError::Corrupt(format!("trigger {id}: {}", e.message)))),
-            }
-        }
+        let (hub, writer) = open_hub(&config, base_url).await?;
         let budget = config.max_in_flight.max(1).saturating_mul(config.max_body_bytes.max(1));
         let state = State {
             in_flight: Semaphore::new(config.max_in_flight.max(1)),
             body_budget: Semaphore::new(budget.min(Semaphore::MAX_PERMITS)),
             config,
-            store,
-            registry,
-            cache,
-            metrics: metrics::Metrics::default(),
-            base_url: base_url.trim_end_matches('/').to_owned(),
+            hub: Arc::new(hub),
             admin_token_hash: token_hash(admin_token),
-            edit: tokio::sync::Mutex::new(()),
-            activity: activity::Activity::default(),
-            deliveries: Arc::new(Notify::new()),
-            samples: Notify::new(),
         };
         Ok((state, writer))
     }
@@ -285,88 +132,16 @@ impl State {
             .try_acquire()
             .map_err(|_| ApiError::new(error::ErrorKind::Unavailable, "too many requests in progress; retry later"))
     }
+}
 
-    /// A trigger's URL.
-    pub fn trigger_url(&self, trigger: &Trigger) -> String {
-        format!("{}/hooks/{}", self.base_url, trigger.token)
-    }
-
-    /// Changes trigger `id` with `change` (a name for the change log), then commits the new
-    /// version together with `also` (more writes in the same transaction) and publishes it.
-    pub async fn mutate<F, A>(
-        &self,
-        id: &str,
-        change: &'static str,
-        edit: F,
-        also: A,
-    ) -> Result<Arc<Prepared>, ApiError>
-    where
-        F: FnOnce(&mut Trigger) -> Result<(), ApiError>,
-        A: FnOnce(&rusqlite::Connection) -> Result<(), StoreError> + Send + 'static,
-    {
-        let _guard = self.edit.lock().await;
-        let current = self.registry.by_id(id).ok_or_else(|| ApiError::not_found("trigger", id))?;
-        let mut trigger = current.trigger.clone();
-        edit(&mut trigger)?;
-        trigger.touch(crate::clock::now_ms());
-        let mut prepared = Prepared::new(trigger, &self.cache)?;
-        prepared.keep_bucket_of(&current);
-        let stored = prepared.trigger.clone();
-        self.store
-            .write(move |conn| {
-                records::update_trigger(conn, &stored, change)?;
-                also(conn)
-            })
-            .await?;
-        if let Some(old) = &current.trigger.mapping
-            && prepared.trigger.mapping.as_ref() != Some(old)
-            && let Ok(mapping) = registry::mapping_of(old)
-        {
-            self.cache.invalidate(&mapping);
-        }
-        tracing::info!(trigger = %id, change, version = prepared.trigger.version, status = prepared.trigger.status.name(), "trigger changed");
-        Ok(self.registry.put(prepared))
-    }
-
-    /// Adds a new trigger.
-    pub async fn create(&self, trigger: Trigger) -> Result<Arc<Prepared>, ApiError> {
-        let _guard = self.edit.lock().await;
-        let prepared = Prepared::new(trigger, &self.cache)?;
-        let stored = prepared.trigger.clone();
-        self.store.write(move |conn| records::insert_trigger(conn, &stored)).await?;
-        tracing::info!(trigger = %prepared.trigger.id, "trigger created");
-        Ok(self.registry.put(prepared))
-    }
-
-    /// Deletes a disabled trigger with its events and held requests.
-    pub async fn delete(&self, id: &str) -> Result<(), ApiError> {
-        let _guard = self.edit.lock().await;
-        let current = self.registry.by_id(id).ok_or_else(|| ApiError::not_found("trigger", id))?;
-        current.trigger.status.can_delete()?;
-        let owned = id.to_owned();
-        self.store.write(move |conn| records::delete_trigger(conn, &owned)).await?;
-        if let Some(spec) = &current.trigger.mapping
-            && let Ok(mapping) = registry::mapping_of(spec)
-        {
-            self.cache.invalidate(&mapping);
-        }
-        self.registry.remove(id);
-        self.activity.forget(id);
-        tracing::info!(trigger = %id, "trigger deleted");
-        Ok(())
-    }
-
-    /// The gauges of `/metrics`.
-    async fn gauges(&self) -> metrics::Gauges {
-        let outbox_depth = self.store.read(records::outbox_depth).await.unwrap_or(0);
-        metrics::Gauges {
-            outbox_depth,
-            write_queue: self.store.queued(),
-            commits: self.store.commit_counts(),
-            cache: self.cache.stats(),
-            triggers: self.registry.len(),
-        }
-    }
+/// Opens the SQLite engine in the data directory (creating it if needed) and the hub over it.
+async fn open_hub(config: &Config, base_url: &str) -> Result<(Hub, WriterThread), StartError> {
+    std::fs::create_dir_all(&config.data_dir)
+        .map_err(|e| StartError::DataDir(format!("{}: {e}", config.data_dir.display())))?;
+    let options = StoreOptions { queue_capacity: config.queue_capacity, batch_max: config.batch_max };
+    let (store, writer) = Sqlite::open(&config.data_dir.join("hookmap.db"), options).map_err(StartError::Store)?;
+    let hub = Hub::open(Arc::new(store), config.cache_capacity, base_url).await.map_err(StartError::Hub)?;
+    Ok((hub, writer))
 }
 
 /// A started server.
@@ -478,8 +253,9 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     let (stop, stopped) = watch::channel(false);
     let ingest = tokio::spawn(accept_loop(ingest_listener, Arc::clone(&state), Listener::Ingest, stopped.clone()));
     let admin = tokio::spawn(accept_loop(admin_listener, Arc::clone(&state), Listener::Admin, stopped.clone()));
-    let dispatcher = tokio::spawn(crate::flow::Dispatcher::new(Arc::clone(&state)).run(stopped));
-    tracing::info!(%ingest_addr, %admin_addr, triggers = state.registry.len(), "hookmap serving");
+    let dispatcher = crate::flow::Dispatcher::new(Arc::clone(&state.hub), state.config.delivery.clone());
+    let dispatcher = tokio::spawn(dispatcher.run(stopped));
+    tracing::info!(%ingest_addr, %admin_addr, triggers = state.hub.registry.len(), "hookmap serving");
     let done = tokio::spawn(async move {
         let _ = ingest.await;
         let _ = admin.await;
@@ -590,8 +366,8 @@ async fn route(state: Arc<State>, kind: Listener, request: Request<Incoming>, pe
     match kind {
         Listener::Ingest => ingest::handle(&state, request, peer).await,
         Listener::Admin if path == "/metrics" => {
-            let gauges = state.gauges().await;
-            http::text_response(StatusCode::OK, "text/plain; version=0.0.4", state.metrics.render(&gauges))
+            let gauges = state.hub.gauges().await;
+            http::text_response(StatusCode::OK, "text/plain; version=0.0.4", state.hub.metrics.render(&gauges))
         }
         Listener::Admin if web::is_page(path) => web::serve(request.method(), path),
         Listener::Admin => admin::handle(&state, request).await,
@@ -609,22 +385,5 @@ mod tests {
         assert_eq!(url("[::]:8080"), "http://[::1]:8080");
         assert_eq!(url("10.1.2.3:9000"), "http://10.1.2.3:9000");
         assert_eq!(url("[2001:db8::1]:80"), "http://[2001:db8::1]:80");
-    }
-
-    #[test]
-    fn config_files_are_strict_json_with_defaults() {
-        let dir = std::env::temp_dir().join(format!("hookmap-config-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("hookmap.json");
-        std::fs::write(&path, r#"{"ingestAddr": "127.0.0.1:9000", "delivery": {"maxAttempts": 3}}"#).unwrap();
-        let config = Config::from_file(&path).unwrap();
-        assert_eq!(config.ingest_addr, SocketAddr::from(([127, 0, 0, 1], 9000)));
-        assert_eq!((config.delivery.max_attempts, config.delivery.base_delay_ms), (3, 1000));
-        assert_eq!(config.max_body_bytes, 1024 * 1024);
-        std::fs::write(&path, r#"{"ingestAdr": "127.0.0.1:9000"}"#).unwrap();
-        let error = Config::from_file(&path).unwrap_err().to_string();
-        assert!(error.contains("unknown field `ingestAdr`"), "{error}");
-        std::fs::write(&path, "{").unwrap();
-        assert!(Config::from_file(&path).is_err());
     }
 }

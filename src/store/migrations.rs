@@ -69,6 +69,15 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (trigger_id, key)
     ) WITHOUT ROWID;
     CREATE INDEX dedup_keys_by_expiry ON dedup_keys (expires_at);",
+    // 4: a delivery attempt's outcome in typed columns: `outcome` (answered, timeout,
+    // connection, url), `status` for an answer, `error` the reason of a connection or URL
+    // failure, `timeout_ms` the limit a timeout hit. Earlier attempts without a status were
+    // connection failures or timeouts, whose text `error` already holds.
+    "ALTER TABLE delivery_attempts ADD COLUMN outcome TEXT NOT NULL DEFAULT 'connection';
+    ALTER TABLE delivery_attempts ADD COLUMN timeout_ms INTEGER;
+    UPDATE delivery_attempts SET outcome = 'answered' WHERE status IS NOT NULL;
+    UPDATE delivery_attempts SET error = NULL WHERE status IS NOT NULL;
+    UPDATE delivery_attempts SET error = '' WHERE status IS NULL AND error IS NULL;",
 ];
 
 /// Applies the migrations the database has not seen yet.
@@ -117,7 +126,7 @@ mod tests {
         .unwrap();
         migrate(&mut conn).unwrap();
         let held = super::super::records::get_held(&conn, "hld_old").unwrap();
-        assert_eq!(held.request, crate::runtime::RequestInfo::bare(0));
+        assert_eq!(held.request, None, "read as a bare POST");
         assert_eq!(held.body, b"{}");
     }
 }

@@ -1,12 +1,12 @@
-//! The stored records and the SQL that reads and writes them. Each function takes a
-//! connection: writes run inside the writer's group transaction, reads on the reader.
+//! The stored records and the SQLite engine's SQL that reads and writes them. Each function
+//! takes a connection: writes run inside the writer's group transaction, reads on the reader.
 
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::StoreError;
-use crate::runtime::RequestInfo;
+use crate::problem::Problem;
 use crate::trigger::{Mode, Trigger, TriggerDoc};
 
 /// Where an event is in its delivery.
@@ -80,8 +80,8 @@ pub struct Event {
     pub mode: Mode,
     /// When the request arrived (Unix ms).
     pub received_at: i64,
-    /// The mapped payload.
-    pub payload: Value,
+    /// The mapped payload, as the JSON text that was committed (and goes to the flow as is).
+    pub payload: String,
     /// Delivery state.
     pub state: DeliveryState,
     /// Delivery attempts made.
@@ -95,51 +95,98 @@ pub struct Event {
 }
 
 /// One delivery attempt of an event.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Attempt {
     /// 1 for the first attempt.
     pub attempt: u32,
     /// When it started (Unix ms).
     pub at: i64,
-    /// The HTTP status received, if any.
-    pub status: Option<u16>,
-    /// Why it failed, if it did.
-    pub error: Option<String>,
+    /// What came of it.
+    pub outcome: Outcome,
     /// How long it took.
     pub duration_ms: u64,
 }
 
-/// A problem found in a held request: where and what.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Problem {
-    /// The JSONPath or result path concerned; `script` for a script mapping's own error.
-    pub path: String,
-    /// What is wrong.
-    pub message: String,
-    /// For a script's error: the 1-based line in the script, when known.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub line: Option<u32>,
-    /// For a script's error: the 1-based column in the script, when known.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub column: Option<u32>,
+/// What came of one delivery attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// The flow answered with this HTTP status (2xx delivers the event).
+    Answered(u16),
+    /// No answer within the attempt's time limit, in milliseconds.
+    Timeout(u64),
+    /// The connection or the exchange failed, with the reason.
+    Connection(String),
+    /// The flow's URL cannot be called, with the reason.
+    InvalidUrl(String),
 }
 
-impl Problem {
-    /// A problem at `path`, with no script position.
-    pub fn new(path: impl Into<String>, message: impl Into<String>) -> Problem {
-        Problem { path: path.into(), message: message.into(), line: None, column: None }
+impl Outcome {
+    /// Whether the event is delivered: the flow answered 2xx.
+    pub fn delivered(&self) -> bool {
+        matches!(self, Outcome::Answered(status) if (200..300).contains(status))
     }
 
-    /// The problem a mapping error makes: its field (`script` for a script's error) and position.
-    pub fn of_map_error(error: &crate::mapping::MapError) -> Problem {
-        let position = error.position();
-        Problem {
-            path: error.field().to_owned(),
-            message: error.to_string(),
-            line: position.map(|p| p.0),
-            column: position.map(|p| p.1),
+    /// The HTTP status received, if any.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Outcome::Answered(status) => Some(*status),
+            _ => None,
         }
+    }
+
+    /// Why the attempt failed, as people read it; none when it delivered the event.
+    pub fn error(&self) -> Option<String> {
+        match self {
+            Outcome::Answered(_) if self.delivered() => None,
+            Outcome::Answered(status) => Some(format!("the flow answered {status}")),
+            Outcome::Timeout(ms) => Some(format!("no answer within {ms} ms")),
+            Outcome::Connection(reason) => Some(reason.clone()),
+            Outcome::InvalidUrl(reason) => Some(format!("invalid flow URL: {reason}")),
+        }
+    }
+
+    fn kind(&self) -> &'static str {
+        match self {
+            Outcome::Answered(_) => "answered",
+            Outcome::Timeout(_) => "timeout",
+            Outcome::Connection(_) => "connection",
+            Outcome::InvalidUrl(_) => "url",
+        }
+    }
+
+    fn reason(&self) -> Option<&str> {
+        match self {
+            Outcome::Connection(reason) | Outcome::InvalidUrl(reason) => Some(reason),
+            _ => None,
+        }
+    }
+
+    fn timeout_ms(&self) -> Option<u64> {
+        match self {
+            Outcome::Timeout(ms) => Some(*ms),
+            _ => None,
+        }
+    }
+}
+
+/// An attempt's outcome as its columns hold it.
+struct OutcomeColumns {
+    kind: String,
+    status: Option<u16>,
+    reason: Option<String>,
+    timeout_ms: Option<i64>,
+}
+
+impl OutcomeColumns {
+    fn outcome(self) -> Result<Outcome, StoreError> {
+        let missing = |column: &str| corrupt(format!("a {} attempt without its {column}", self.kind));
+        Ok(match self.kind.as_str() {
+            "answered" => Outcome::Answered(self.status.ok_or_else(|| missing("status"))?),
+            "timeout" => Outcome::Timeout(self.timeout_ms.ok_or_else(|| missing("timeout_ms"))? as u64),
+            "connection" => Outcome::Connection(self.reason.clone().ok_or_else(|| missing("error"))?),
+            "url" => Outcome::InvalidUrl(self.reason.clone().ok_or_else(|| missing("error"))?),
+            other => return Err(corrupt(format!("attempt outcome {other:?}"))),
+        })
     }
 }
 
@@ -192,9 +239,9 @@ pub struct Held {
     pub content_type: Option<String>,
     /// The raw body.
     pub body: Vec<u8>,
-    /// Method, headers and query as they came (a bare `POST` for requests held before they
-    /// were kept); a replay gives a script this `request`.
-    pub request: RequestInfo,
+    /// Method, headers and query as they came, as the JSON object `{method, headers, query}`
+    /// (none for requests held before they were kept); a replay gives a script this request.
+    pub request: Option<Value>,
 }
 
 fn corrupt(e: impl std::fmt::Display) -> StoreError {
@@ -208,7 +255,7 @@ fn json_text<T: Serialize>(value: &T) -> Result<String, StoreError> {
 // ---- triggers ----
 
 /// Inserts a new trigger and records its creation.
-pub fn insert_trigger(conn: &Connection, trigger: &Trigger) -> Result<(), StoreError> {
+pub(super) fn insert_trigger(conn: &Connection, trigger: &Trigger) -> Result<(), StoreError> {
     let doc = json_text(&TriggerDoc::from(trigger))?;
     conn.prepare_cached("INSERT INTO triggers (id, token, doc, version) VALUES (?1, ?2, ?3, ?4)")?.execute(params![
         trigger.id,
@@ -220,7 +267,7 @@ pub fn insert_trigger(conn: &Connection, trigger: &Trigger) -> Result<(), StoreE
 }
 
 /// Replaces a trigger with its new version and records `change`.
-pub fn update_trigger(conn: &Connection, trigger: &Trigger, change: &str) -> Result<(), StoreError> {
+pub(super) fn update_trigger(conn: &Connection, trigger: &Trigger, change: &str) -> Result<(), StoreError> {
     let doc = json_text(&TriggerDoc::from(trigger))?;
     let updated = conn
         .prepare_cached("UPDATE triggers SET token = ?2, doc = ?3, version = ?4 WHERE id = ?1")?
@@ -238,7 +285,7 @@ fn record_change(conn: &Connection, trigger: &Trigger, change: &str) -> Result<(
 }
 
 /// Deletes a trigger with its change log, events and held requests.
-pub fn delete_trigger(conn: &Connection, id: &str) -> Result<(), StoreError> {
+pub(super) fn delete_trigger(conn: &Connection, id: &str) -> Result<(), StoreError> {
     if conn.execute("DELETE FROM triggers WHERE id = ?1", [id])? == 0 {
         return Err(StoreError::NotFound);
     }
@@ -254,7 +301,7 @@ pub fn delete_trigger(conn: &Connection, id: &str) -> Result<(), StoreError> {
 }
 
 /// Every stored trigger.
-pub fn load_triggers(conn: &Connection) -> Result<Vec<Trigger>, StoreError> {
+pub(super) fn load_triggers(conn: &Connection) -> Result<Vec<Trigger>, StoreError> {
     let mut stmt = conn.prepare("SELECT doc FROM triggers ORDER BY rowid")?;
     let docs = stmt.query_map([], |row| row.get::<_, String>(0))?.collect::<Result<Vec<_>, _>>()?;
     docs.iter()
@@ -266,7 +313,7 @@ pub fn load_triggers(conn: &Connection) -> Result<Vec<Trigger>, StoreError> {
 }
 
 /// A trigger's change log: (version, time, change), oldest first.
-pub fn trigger_changes(conn: &Connection, id: &str) -> Result<Vec<(u64, i64, String)>, StoreError> {
+pub(super) fn trigger_changes(conn: &Connection, id: &str) -> Result<Vec<(u64, i64, String)>, StoreError> {
     let mut stmt =
         conn.prepare_cached("SELECT version, at, change FROM trigger_changes WHERE trigger_id = ?1 ORDER BY version")?;
     let rows = stmt.query_map([id], |r| Ok((r.get::<_, i64>(0)? as u64, r.get(1)?, r.get(2)?)))?;
@@ -276,7 +323,7 @@ pub fn trigger_changes(conn: &Connection, id: &str) -> Result<Vec<(u64, i64, Str
 // ---- events ----
 
 /// Appends an event to the outbox.
-pub fn append_event(conn: &Connection, event: &NewEvent) -> Result<i64, StoreError> {
+pub(super) fn append_event(conn: &Connection, event: &NewEvent) -> Result<i64, StoreError> {
     let next = (event.state == DeliveryState::Pending).then_some(event.received_at);
     conn.prepare_cached(
         "INSERT INTO events (id, trigger_id, mode, received_at, payload, state, next_attempt_at)
@@ -315,7 +362,12 @@ pub enum Appended {
 }
 
 /// The event that had `key` on `trigger_id` and is still remembered at `now`.
-pub fn first_event(conn: &Connection, trigger_id: &str, key: &str, now: i64) -> Result<Option<String>, StoreError> {
+pub(super) fn first_event(
+    conn: &Connection,
+    trigger_id: &str,
+    key: &str,
+    now: i64,
+) -> Result<Option<String>, StoreError> {
     let found = conn
         .prepare_cached("SELECT event_id FROM dedup_keys WHERE trigger_id = ?1 AND key = ?2 AND expires_at > ?3")?
         .query_row(params![trigger_id, key, now], |row| row.get(0))
@@ -326,7 +378,7 @@ pub fn first_event(conn: &Connection, trigger_id: &str, key: &str, now: i64) -> 
 /// Appends `event` unless `key` is remembered for an earlier event of its trigger at `now`;
 /// remembers the key with the event in the same transaction, and forgets keys that expired.
 /// Without a key it is [`append_event`].
-pub fn append_event_once(
+pub(super) fn append_event_once(
     conn: &Connection,
     event: &NewEvent,
     key: Option<&DedupKey>,
@@ -348,13 +400,14 @@ pub fn append_event_once(
 
 /// Forgets the dedup key of `event_id`, if it has one (the `ingest` fuzz target puts its
 /// server back as it was with it).
-pub fn forget_dedup_key(conn: &Connection, event_id: &str) -> Result<(), StoreError> {
+pub(super) fn forget_dedup_key(conn: &Connection, event_id: &str) -> Result<(), StoreError> {
     conn.prepare_cached("DELETE FROM dedup_keys WHERE event_id = ?1")?.execute([event_id])?;
     Ok(())
 }
 
 /// How many keys are remembered (expired or not) for a trigger.
-pub fn count_dedup_keys(conn: &Connection, trigger_id: &str) -> Result<u64, StoreError> {
+#[cfg(test)]
+pub(super) fn count_dedup_keys(conn: &Connection, trigger_id: &str) -> Result<u64, StoreError> {
     let n: i64 = conn.query_row("SELECT COUNT(*) FROM dedup_keys WHERE trigger_id = ?1", [trigger_id], |r| r.get(0))?;
     Ok(n as u64)
 }
@@ -370,7 +423,7 @@ fn event_row(row: &Row<'_>) -> rusqlite::Result<(Event, String, String, String)>
             trigger_id: row.get(2)?,
             mode: Mode::Test,
             received_at: row.get(4)?,
-            payload: Value::Null,
+            payload: String::new(),
             state: DeliveryState::Stored,
             attempts: row.get::<_, i64>(7)? as u32,
             next_attempt_at: row.get(8)?,
@@ -385,20 +438,20 @@ fn event_row(row: &Row<'_>) -> rusqlite::Result<(Event, String, String, String)>
 
 fn finish_event((mut event, mode, payload, state): (Event, String, String, String)) -> Result<Event, StoreError> {
     event.mode = Mode::parse(&mode).ok_or_else(|| corrupt(format!("event mode {mode:?}")))?;
-    event.payload = serde_json::from_str(&payload).map_err(corrupt)?;
+    event.payload = payload;
     event.state = DeliveryState::parse(&state).ok_or_else(|| corrupt(format!("event state {state:?}")))?;
     Ok(event)
 }
 
 /// One event by id.
-pub fn get_event(conn: &Connection, id: &str) -> Result<Event, StoreError> {
+pub(super) fn get_event(conn: &Connection, id: &str) -> Result<Event, StoreError> {
     let sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE id = ?1");
     let row = conn.prepare_cached(&sql)?.query_row([id], event_row)?;
     finish_event(row)
 }
 
 /// A trigger's events after `after_seq`, oldest first, optionally in one state.
-pub fn list_events(
+pub(super) fn list_events(
     conn: &Connection,
     trigger_id: &str,
     state: Option<DeliveryState>,
@@ -415,20 +468,21 @@ pub fn list_events(
 }
 
 /// How many events a trigger has.
-pub fn count_events(conn: &Connection, trigger_id: &str) -> Result<u64, StoreError> {
+#[cfg(test)]
+pub(super) fn count_events(conn: &Connection, trigger_id: &str) -> Result<u64, StoreError> {
     let n: i64 = conn.query_row("SELECT COUNT(*) FROM events WHERE trigger_id = ?1", [trigger_id], |r| r.get(0))?;
     Ok(n as u64)
 }
 
 /// Events waiting for delivery or acknowledgement (the outbox depth).
-pub fn outbox_depth(conn: &Connection) -> Result<u64, StoreError> {
+pub(super) fn outbox_depth(conn: &Connection) -> Result<u64, StoreError> {
     let n: i64 =
         conn.query_row("SELECT COUNT(*) FROM events WHERE state IN ('pending', 'stored')", [], |r| r.get(0))?;
     Ok(n as u64)
 }
 
 /// Pending events due at `now`, oldest first.
-pub fn due_events(conn: &Connection, now: i64, limit: u32) -> Result<Vec<Event>, StoreError> {
+pub(super) fn due_events(conn: &Connection, now: i64, limit: u32) -> Result<Vec<Event>, StoreError> {
     let sql = format!(
         "SELECT {EVENT_COLUMNS} FROM events WHERE state = 'pending' AND next_attempt_at <= ?1
          ORDER BY next_attempt_at, seq LIMIT ?2"
@@ -439,12 +493,12 @@ pub fn due_events(conn: &Connection, now: i64, limit: u32) -> Result<Vec<Event>,
 }
 
 /// When the next pending event is due, if any.
-pub fn next_due(conn: &Connection) -> Result<Option<i64>, StoreError> {
+pub(super) fn next_due(conn: &Connection) -> Result<Option<i64>, StoreError> {
     Ok(conn.query_row("SELECT MIN(next_attempt_at) FROM events WHERE state = 'pending'", [], |r| r.get(0))?)
 }
 
 /// Records a delivery attempt and the event's new state (`next_attempt_at` for a retry).
-pub fn record_attempt(
+pub(super) fn record_attempt(
     conn: &Connection,
     event_id: &str,
     attempt: &Attempt,
@@ -452,23 +506,27 @@ pub fn record_attempt(
     next_attempt_at: Option<i64>,
 ) -> Result<(), StoreError> {
     conn.prepare_cached(
-        "INSERT INTO delivery_attempts (event_id, attempt, at, status, error, duration_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT INTO delivery_attempts (event_id, attempt, at, outcome, status, error, timeout_ms, duration_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     )?
     .execute(params![
         event_id,
         attempt.attempt,
         attempt.at,
-        attempt.status,
-        attempt.error,
+        attempt.outcome.kind(),
+        attempt.outcome.status(),
+        attempt.outcome.reason(),
+        attempt.outcome.timeout_ms().map(|ms| ms as i64),
         attempt.duration_ms as i64
     ])?;
+    let last_error = attempt.outcome.error();
     let done = matches!(state, DeliveryState::Delivered | DeliveryState::Dead).then_some(attempt.at);
     let updated = conn
         .prepare_cached(
             "UPDATE events SET attempts = ?2, state = ?3, next_attempt_at = ?4, last_error = ?5, done_at = ?6
              WHERE id = ?1 AND state = 'pending' AND attempts = ?2 - 1",
         )?
-        .execute(params![event_id, attempt.attempt, state.as_str(), next_attempt_at, attempt.error, done])?;
+        .execute(params![event_id, attempt.attempt, state.as_str(), next_attempt_at, last_error, done])?;
     if updated == 0 {
         return Err(StoreError::NotFound);
     }
@@ -477,7 +535,7 @@ pub fn record_attempt(
 
 /// Moves a pending event to `stored` (its flow no longer has a webhook): it waits in the
 /// outbox to be read and acknowledged instead.
-pub fn store_pending(conn: &Connection, event_id: &str) -> Result<(), StoreError> {
+pub(super) fn store_pending(conn: &Connection, event_id: &str) -> Result<(), StoreError> {
     conn.execute(
         "UPDATE events SET state = 'stored', next_attempt_at = NULL WHERE id = ?1 AND state = 'pending'",
         [event_id],
@@ -486,7 +544,7 @@ pub fn store_pending(conn: &Connection, event_id: &str) -> Result<(), StoreError
 }
 
 /// Moves every pending event of a trigger to `stored` (see [`store_pending`]).
-pub fn store_all_pending(conn: &Connection, trigger_id: &str) -> Result<(), StoreError> {
+pub(super) fn store_all_pending(conn: &Connection, trigger_id: &str) -> Result<(), StoreError> {
     conn.execute(
         "UPDATE events SET state = 'stored', next_attempt_at = NULL WHERE trigger_id = ?1 AND state = 'pending'",
         [trigger_id],
@@ -495,25 +553,25 @@ pub fn store_all_pending(conn: &Connection, trigger_id: &str) -> Result<(), Stor
 }
 
 /// An event's delivery attempts, oldest first.
-pub fn attempts(conn: &Connection, event_id: &str) -> Result<Vec<Attempt>, StoreError> {
+pub(super) fn attempts(conn: &Connection, event_id: &str) -> Result<Vec<Attempt>, StoreError> {
     let mut stmt = conn.prepare_cached(
-        "SELECT attempt, at, status, error, duration_ms FROM delivery_attempts WHERE event_id = ?1 ORDER BY attempt",
+        "SELECT attempt, at, outcome, status, error, timeout_ms, duration_ms FROM delivery_attempts
+         WHERE event_id = ?1 ORDER BY attempt",
     )?;
     let rows = stmt.query_map([event_id], |r| {
-        Ok(Attempt {
-            attempt: r.get::<_, i64>(0)? as u32,
-            at: r.get(1)?,
-            status: r.get(2)?,
-            error: r.get(3)?,
-            duration_ms: r.get::<_, i64>(4)? as u64,
-        })
+        let columns = OutcomeColumns { kind: r.get(2)?, status: r.get(3)?, reason: r.get(4)?, timeout_ms: r.get(5)? };
+        Ok((r.get::<_, i64>(0)? as u32, r.get::<_, i64>(1)?, columns, r.get::<_, i64>(6)? as u64))
     })?;
-    Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    rows.map(|row| {
+        let (attempt, at, columns, duration_ms) = row?;
+        Ok(Attempt { attempt, at, outcome: columns.outcome()?, duration_ms })
+    })
+    .collect()
 }
 
 /// Acknowledges a stored event (or an already acknowledged one, idempotently).
 /// `Ok(false)` when the event is in another state (it is delivered by a webhook).
-pub fn ack_event(conn: &Connection, event_id: &str, now: i64) -> Result<bool, StoreError> {
+pub(super) fn ack_event(conn: &Connection, event_id: &str, now: i64) -> Result<bool, StoreError> {
     let state: Option<String> =
         conn.query_row("SELECT state FROM events WHERE id = ?1", [event_id], |r| r.get(0)).optional()?;
     match state.as_deref() {
@@ -530,7 +588,7 @@ pub fn ack_event(conn: &Connection, event_id: &str, now: i64) -> Result<bool, St
 // ---- held requests ----
 
 /// Stores a held request.
-pub fn insert_held(conn: &Connection, held: &Held) -> Result<(), StoreError> {
+pub(super) fn insert_held(conn: &Connection, held: &Held) -> Result<(), StoreError> {
     conn.prepare_cached(
         "INSERT INTO held (id, trigger_id, received_at, reason, errors, content_type, body, request)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -543,27 +601,23 @@ pub fn insert_held(conn: &Connection, held: &Held) -> Result<(), StoreError> {
         json_text(&held.errors)?,
         held.content_type,
         held.body,
-        held_request_text(&held.request)?
+        held.request.as_ref().map(json_text).transpose()?
     ])?;
     Ok(())
 }
 
 /// Replaces a held request's reason and problems (after a failed replay).
-pub fn update_held(conn: &Connection, id: &str, reason: HeldReason, errors: &[Problem]) -> Result<(), StoreError> {
+pub(super) fn update_held(
+    conn: &Connection,
+    id: &str,
+    reason: HeldReason,
+    errors: &[Problem],
+) -> Result<(), StoreError> {
     let n = conn.execute(
         "UPDATE held SET reason = ?2, errors = ?3 WHERE id = ?1",
         params![id, reason.as_str(), json_text(&errors)?],
     )?;
     if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
-}
-
-/// A held request's method, headers and query as stored: `{method, headers, query}`.
-fn held_request_text(request: &RequestInfo) -> Result<String, StoreError> {
-    let mut json = request.to_json();
-    if let Value::Object(map) = &mut json {
-        map.remove("receivedAt");
-    }
-    json_text(&json)
 }
 
 /// The columns of a held row, before its text columns are decoded.
@@ -575,17 +629,16 @@ struct HeldRow {
 }
 
 fn held_row(row: &Row<'_>) -> rusqlite::Result<HeldRow> {
-    let received_at = row.get(2)?;
     Ok(HeldRow {
         held: Held {
             id: row.get(0)?,
             trigger_id: row.get(1)?,
-            received_at,
+            received_at: row.get(2)?,
             reason: HeldReason::Mapping,
             errors: Vec::new(),
             content_type: row.get(5)?,
             body: row.get(6)?,
-            request: RequestInfo::bare(received_at),
+            request: None,
         },
         reason: row.get(3)?,
         errors: row.get(4)?,
@@ -596,24 +649,20 @@ fn held_row(row: &Row<'_>) -> rusqlite::Result<HeldRow> {
 fn finish_held(HeldRow { mut held, reason, errors, request }: HeldRow) -> Result<Held, StoreError> {
     held.reason = HeldReason::parse(&reason).ok_or_else(|| corrupt(format!("held reason {reason:?}")))?;
     held.errors = serde_json::from_str(&errors).map_err(corrupt)?;
-    if let Some(request) = request {
-        let json: Value = serde_json::from_str(&request).map_err(corrupt)?;
-        let received_at = crate::clock::rfc3339(held.received_at);
-        held.request = RequestInfo::from_json(&json, &received_at).map_err(corrupt)?;
-    }
+    held.request = request.map(|text| serde_json::from_str(&text)).transpose().map_err(corrupt)?;
     Ok(held)
 }
 
 const HELD_COLUMNS: &str = "id, trigger_id, received_at, reason, errors, content_type, body, request";
 
 /// One held request by id.
-pub fn get_held(conn: &Connection, id: &str) -> Result<Held, StoreError> {
+pub(super) fn get_held(conn: &Connection, id: &str) -> Result<Held, StoreError> {
     let sql = format!("SELECT {HELD_COLUMNS} FROM held WHERE id = ?1");
     finish_held(conn.prepare_cached(&sql)?.query_row([id], held_row)?)
 }
 
 /// A trigger's held requests, oldest first.
-pub fn list_held(conn: &Connection, trigger_id: &str, limit: u32) -> Result<Vec<Held>, StoreError> {
+pub(super) fn list_held(conn: &Connection, trigger_id: &str, limit: u32) -> Result<Vec<Held>, StoreError> {
     let sql = format!("SELECT {HELD_COLUMNS} FROM held WHERE trigger_id = ?1 ORDER BY seq LIMIT ?2");
     let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt.query_map(params![trigger_id, limit], held_row)?;
@@ -621,6 +670,6 @@ pub fn list_held(conn: &Connection, trigger_id: &str, limit: u32) -> Result<Vec<
 }
 
 /// Deletes a held request.
-pub fn delete_held(conn: &Connection, id: &str) -> Result<(), StoreError> {
+pub(super) fn delete_held(conn: &Connection, id: &str) -> Result<(), StoreError> {
     if conn.execute("DELETE FROM held WHERE id = ?1", [id])? == 0 { Err(StoreError::NotFound) } else { Ok(()) }
 }

@@ -5,6 +5,9 @@
 //! and records every attempt. A 2xx answer delivers the event; anything else is retried
 //! after an exponential backoff with jitter, until `maxAttempts`, when the event is dead.
 //! Events survive restarts: a pending event is picked up again by the next start.
+//! The payload goes to the wire as the bytes that were committed; [`client`] makes the POST.
+
+pub mod client;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -13,9 +16,9 @@ use std::time::{Duration, Instant};
 use hyper::body::Bytes;
 use tokio::sync::{Semaphore, watch};
 
-use crate::server::State;
-use crate::server::http;
-use crate::store::{Attempt, DeliveryState, Event, records};
+use crate::config::DeliveryConfig;
+use crate::hub::Hub;
+use crate::store::{Attempt, DeliveryState, Event, Outcome};
 use crate::trigger::FlowTarget;
 
 /// The delay before retry `attempt` (1 = the first retry): `base · 2^(attempt-1)`, capped
@@ -35,26 +38,27 @@ type Launched = HashMap<String, Option<u32>>;
 
 /// Delivers committed events to flow webhooks, with retries.
 pub struct Dispatcher {
-    state: Arc<State>,
+    hub: Arc<Hub>,
+    config: Arc<DeliveryConfig>,
     launched: Arc<Mutex<Launched>>,
 }
 
 impl Dispatcher {
-    /// A dispatcher over the server's state.
-    pub fn new(state: Arc<State>) -> Dispatcher {
-        Dispatcher { state, launched: Arc::new(Mutex::new(HashMap::new())) }
+    /// A dispatcher of the hub's events, with these delivery settings.
+    pub fn new(hub: Arc<Hub>, config: DeliveryConfig) -> Dispatcher {
+        Dispatcher { hub, config: Arc::new(config), launched: Arc::new(Mutex::new(HashMap::new())) }
     }
 
     /// Runs until `stop` turns true, then waits for the deliveries in progress.
     pub async fn run(self, mut stop: watch::Receiver<bool>) {
-        let concurrency = self.state.config.delivery.concurrency.max(1);
+        let concurrency = self.config.concurrency.max(1);
         let permits = Arc::new(Semaphore::new(concurrency));
         loop {
             if *stop.borrow() {
                 break;
             }
             let now = crate::clock::now_ms();
-            let due = self.state.store.read(move |c| records::due_events(c, now, 256)).await.unwrap_or_default();
+            let due = self.hub.store.due(now, 256).await.unwrap_or_default();
             let mut launched = 0;
             let seen: HashSet<String> = due.iter().map(|e| e.id.clone()).collect();
             for event in due {
@@ -70,14 +74,15 @@ impl Dispatcher {
                 }
                 let Ok(permit) = Arc::clone(&permits).acquire_owned().await else { break };
                 launched += 1;
-                let state = Arc::clone(&self.state);
+                let hub = Arc::clone(&self.hub);
+                let config = Arc::clone(&self.config);
                 let known = Arc::clone(&self.launched);
                 tokio::spawn(async move {
                     let id = event.id.clone();
-                    let attempts = deliver(&state, event).await;
+                    let attempts = deliver(&hub, &config, event).await;
                     known.lock().unwrap_or_else(PoisonError::into_inner).insert(id, Some(attempts));
                     drop(permit);
-                    state.deliveries.notify_one();
+                    hub.deliveries.notify_one();
                 });
             }
             // Finished events this read did not list: the next read starts after their commit.
@@ -88,20 +93,20 @@ impl Dispatcher {
             if launched > 0 {
                 continue;
             }
-            let next = self.state.store.read(records::next_due).await.ok().flatten();
+            let next = self.hub.store.next_due().await.ok().flatten();
             let wait = match next {
                 Some(at) => (at - crate::clock::now_ms()).clamp(10, 1000) as u64,
                 None => 1000,
             };
             tokio::select! {
-                _ = self.state.deliveries.notified() => {}
+                _ = self.hub.deliveries.notified() => {}
                 _ = tokio::time::sleep(Duration::from_millis(wait)) => {}
                 _ = stop.changed() => {}
             }
         }
         // Let the attempts in progress record their outcome.
         let _ = tokio::time::timeout(
-            Duration::from_millis(self.state.config.delivery.timeout_ms + 1000),
+            Duration::from_millis(self.config.timeout_ms + 1000),
             permits.acquire_many(concurrency as u32),
         )
         .await;
@@ -109,63 +114,45 @@ impl Dispatcher {
 }
 
 /// Makes one delivery attempt of `event` and records it; the attempts recorded after it.
-async fn deliver(state: &State, event: Event) -> u32 {
-    let config = &state.config.delivery;
+async fn deliver(hub: &Hub, config: &DeliveryConfig, event: Event) -> u32 {
     let attempt_no = event.attempts + 1;
     let at = crate::clock::now_ms();
     let started = Instant::now();
-    let target = state.registry.by_id(&event.trigger_id).map(|p| p.trigger.flow.target.clone());
-    let outcome: Result<u16, String> = match target {
-        Some(FlowTarget::Webhook { url }) => match http::parse_http_url(&url) {
+    let target = hub.registry.by_id(&event.trigger_id).map(|p| p.trigger.flow.target.clone());
+    let outcome = match target {
+        Some(FlowTarget::Webhook { url }) => match client::parse_http_url(&url) {
             Ok(url) => {
                 let headers = [
                     ("hookmap-event-id", event.id.clone()),
                     ("hookmap-mode", event.mode.as_str().to_owned()),
                     ("hookmap-trigger-id", event.trigger_id.clone()),
                 ];
-                let body = Bytes::from(serde_json::to_vec(&event.payload).unwrap_or_default());
-                match http::post(&url, &headers, body, Duration::from_millis(config.timeout_ms)).await {
-                    Ok(status) if (200..300).contains(&status) => Ok(status),
-                    Ok(status) => Err(format!("the flow answered {status}")),
-                    Err(e) => Err(e),
-                }
+                let body = Bytes::from(event.payload.into_bytes());
+                client::post(&url, &headers, body, Duration::from_millis(config.timeout_ms)).await
             }
-            Err(e) => Err(format!("invalid flow URL: {e}")),
+            Err(e) => Outcome::InvalidUrl(e),
         },
         Some(FlowTarget::None) => {
             // The flow's webhook was removed: the event waits in the outbox like the others.
-            let id = event.id.clone();
-            if let Err(e) = state.store.write(move |c| records::store_pending(c, &id)).await {
+            if let Err(e) = hub.store.store_pending(&event.id).await {
                 tracing::warn!(event = %event.id, error = %e, "could not move the event to the outbox");
             }
             return event.attempts;
         }
         None => return event.attempts,
     };
-    let status = match &outcome {
-        Ok(status) => Some(*status),
-        Err(message) => message.strip_prefix("the flow answered ").and_then(|s| s.parse().ok()),
+    let (state_after, next, result) = if outcome.delivered() {
+        (DeliveryState::Delivered, None, "delivered")
+    } else if attempt_no >= config.max_attempts {
+        (DeliveryState::Dead, None, "dead")
+    } else {
+        let random = getrandom::u64().unwrap_or(0);
+        let delay = backoff(attempt_no, config.base_delay_ms, config.max_delay_ms, random);
+        (DeliveryState::Pending, Some(crate::clock::now_ms() + delay as i64), "retry")
     };
-    let (state_after, next, result) = match &outcome {
-        Ok(_) => (DeliveryState::Delivered, None, "delivered"),
-        Err(_) if attempt_no >= config.max_attempts => (DeliveryState::Dead, None, "dead"),
-        Err(_) => {
-            let random = getrandom::u64().unwrap_or(0);
-            let delay = backoff(attempt_no, config.base_delay_ms, config.max_delay_ms, random);
-            (DeliveryState::Pending, Some(crate::clock::now_ms() + delay as i64), "retry")
-        }
-    };
-    let attempt = Attempt {
-        attempt: attempt_no,
-        at,
-        status,
-        error: outcome.as_ref().err().cloned(),
-        duration_ms: started.elapsed().as_millis() as u64,
-    };
-    state.metrics.delivery_attempt(result);
-    let id = event.id.clone();
-    let recorded = state.store.write(move |c| records::record_attempt(c, &id, &attempt, state_after, next)).await;
-    match recorded {
+    let attempt = Attempt { attempt: attempt_no, at, outcome, duration_ms: started.elapsed().as_millis() as u64 };
+    hub.metrics.delivery_attempt(result);
+    match hub.store.record_attempt(&event.id, attempt, state_after, next).await {
         Ok(()) => tracing::info!(event = %event.id, attempt = attempt_no, result, "delivery attempt"),
         Err(e) => tracing::warn!(event = %event.id, error = %e, "delivery attempt not recorded"),
     }

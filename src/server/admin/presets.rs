@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use super::error::ApiError;
+use crate::server::error::ApiError;
 
 /// `GET /api/presets`: every script preset with its summary, every signature preset's name.
 pub fn list() -> Value {

@@ -2,7 +2,7 @@
 //! through the [`ProgramCache`], security parsed, shape built), found by token or id.
 //!
 //! Preparing a trigger is also how a configuration is validated: what does not prepare
-//! is refused with a 422 naming the field.
+//! is refused with [`HubError::Invalid`] naming the field.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
@@ -16,7 +16,7 @@ use crate::security::{AllowList, SecretKey, SignatureScheme};
 use crate::shape::Shape;
 use crate::trigger::{MappingKind, MappingSpec, RateLimit, SecuritySpec, ShapeCheck, Trigger};
 
-use super::error::ApiError;
+use super::HubError;
 
 /// A signature scheme with its decoded secrets.
 pub type Verifier = (SignatureScheme, Vec<SecretKey>);
@@ -47,7 +47,7 @@ struct Bucket {
 }
 
 /// The [`Mapping`] a stored spec compiles from.
-pub fn mapping_of(spec: &MappingSpec) -> Result<Mapping, ApiError> {
+pub fn mapping_of(spec: &MappingSpec) -> Result<Mapping, HubError> {
     match spec.kind {
         MappingKind::Structured => Ok(Mapping::Structured(spec.source.clone())),
         MappingKind::Script => Ok(Mapping::Script {
@@ -60,50 +60,48 @@ pub fn mapping_of(spec: &MappingSpec) -> Result<Mapping, ApiError> {
     }
 }
 
-/// Compiles a mapping spec (422 with the first error's field; every error in the message).
-pub fn compile(spec: &MappingSpec, cache: &ProgramCache) -> Result<Arc<Program>, ApiError> {
+/// Compiles a mapping spec (refused with the first error's field; every error in the message).
+pub fn compile(spec: &MappingSpec, cache: &ProgramCache) -> Result<Arc<Program>, HubError> {
     let mapping = mapping_of(spec)?;
     cache.get_or_compile(&mapping).map_err(|errors| {
         let path = errors.0.first().map(|e| e.field.clone()).unwrap_or_default();
         let path = if path.is_empty() { "mapping.source".to_owned() } else { format!("mapping.source.{path}") };
-        ApiError::validation(path, format!("the mapping does not compile:\n{errors}"))
+        HubError::invalid(path, format!("the mapping does not compile:\n{errors}"))
     })
 }
 
-/// Parses a security spec (422 naming the field).
-pub fn security(spec: &SecuritySpec) -> Result<(AllowList, Option<Verifier>), ApiError> {
+/// Parses a security spec (refused naming the field).
+pub fn security(spec: &SecuritySpec) -> Result<(AllowList, Option<Verifier>), HubError> {
     let allow = AllowList::new(&spec.allow, &spec.trusted_proxies)
-        .map_err(|e| ApiError::validation(format!("security.{}[{}]", list_field(&e.list), e.index), e.to_string()))?;
+        .map_err(|e| HubError::invalid(format!("security.{}[{}]", list_field(&e.list), e.index), e.to_string()))?;
     let signature = match &spec.signature {
         None => {
             if !spec.secrets.is_empty() {
-                return Err(ApiError::validation("security.secrets", "secrets need a signature scheme"));
+                return Err(HubError::invalid("security.secrets", "secrets need a signature scheme"));
             }
             None
         }
         Some(signature) => {
             let scheme = match (&signature.preset, &signature.scheme) {
                 (Some(name), None) => crate::security::presets::get(name)
-                    .ok_or_else(|| {
-                        ApiError::validation("security.signature.preset", format!("unknown preset {name:?}"))
-                    })?
+                    .ok_or_else(|| HubError::invalid("security.signature.preset", format!("unknown preset {name:?}")))?
                     .scheme()
-                    .map_err(|e| ApiError::internal(format!("preset {name}: {e}")))?,
+                    .map_err(|e| HubError::Internal(format!("preset {name}: {e}")))?,
                 (None, Some(value)) => SignatureScheme::from_value(value)
-                    .map_err(|e| ApiError::validation("security.signature.scheme", e.to_string()))?,
+                    .map_err(|e| HubError::invalid("security.signature.scheme", e.to_string()))?,
                 _ => {
-                    return Err(ApiError::validation(
+                    return Err(HubError::invalid(
                         "security.signature",
                         "give exactly one of preset (a name) or scheme (an object)",
                     ));
                 }
             };
             if spec.secrets.is_empty() {
-                return Err(ApiError::validation("security.secrets", "a signature scheme needs at least one secret"));
+                return Err(HubError::invalid("security.secrets", "a signature scheme needs at least one secret"));
             }
             let keys = scheme
                 .decode_secrets(&spec.secrets)
-                .map_err(|e| ApiError::validation("security.secrets", e.to_string()))?;
+                .map_err(|e| HubError::invalid("security.secrets", e.to_string()))?;
             Some((scheme, keys))
         }
     };
@@ -119,7 +117,7 @@ fn list_field(list: &crate::security::allowlist::ListKind) -> &'static str {
 
 impl Prepared {
     /// Prepares `trigger`; refuses a configuration that cannot run.
-    pub fn new(trigger: Trigger, cache: &ProgramCache) -> Result<Prepared, ApiError> {
+    pub fn new(trigger: Trigger, cache: &ProgramCache) -> Result<Prepared, HubError> {
         let program = trigger.mapping.as_ref().map(|spec| compile(spec, cache)).transpose()?;
         let (allow, signature) = security(&trigger.security)?;
         let shape = match (&trigger.sample, trigger.shape_check, &program) {
@@ -128,21 +126,21 @@ impl Prepared {
                 Some(Shape::referenced(sample, &reads))
             }
             (Some(sample), ShapeCheck::Sample, _) => {
-                Some(Shape::of_sample(sample).map_err(|e| ApiError::validation("sample", e.to_string()))?)
+                Some(Shape::of_sample(sample).map_err(|e| HubError::invalid("sample", e.to_string()))?)
             }
             _ => None,
         };
         if let Some(limit) = trigger.rate_limit
             && !(limit.per_second.is_finite() && limit.per_second > 0.0 && limit.burst >= 1)
         {
-            return Err(ApiError::validation("rateLimit", "perSecond must be > 0 and burst >= 1"));
+            return Err(HubError::invalid("rateLimit", "perSecond must be > 0 and burst >= 1"));
         }
         let dedup = trigger
             .dedup
             .as_ref()
             .map(Dedup::new)
             .transpose()
-            .map_err(|e| ApiError::validation(format!("dedup.{}", e.field()), e.to_string()))?;
+            .map_err(|e| HubError::invalid(format!("dedup.{}", e.field()), e.to_string()))?;
         let limiter = trigger
             .rate_limit
             .map(|limit| Arc::new(Mutex::new(Bucket { tokens: f64::from(limit.burst), at: Instant::now(), limit })));

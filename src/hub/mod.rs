@@ -1,0 +1,160 @@
+//! The hub: the domain below every front end. It owns the triggers and their lifecycle
+//! ([`Hub::create`], [`Hub::mutate`], [`Hub::delete`]), the [`registry`] of prepared
+//! triggers, ingest's decision ([`ingest`]: accept, skip, duplicate, hold or refuse),
+//! held requests and their replay ([`held`]), the test card and samples ([`samples`]), the
+//! outbox as the API reads it ([`outbox`]) and the recent [`activity`]. It speaks
+//! [`HubError`]; storage is reached through [`crate::store::Storage`], whatever the engine.
+
+pub mod activity;
+pub mod body;
+mod error;
+pub mod held;
+pub mod ingest;
+pub mod outbox;
+pub mod registry;
+pub mod samples;
+
+use std::num::NonZeroUsize;
+use std::sync::Arc;
+
+use tokio::sync::Notify;
+
+use crate::mapping::cache::ProgramCache;
+use crate::metrics::Metrics;
+use crate::store::{Alongside, Storage, StoreError};
+use crate::trigger::Trigger;
+
+pub use error::HubError;
+pub use ingest::Decision;
+use registry::{Prepared, Registry};
+
+/// The domain state every front end and the delivery dispatcher share.
+pub struct Hub {
+    /// The storage engine.
+    pub store: Arc<dyn Storage>,
+    /// The triggers, prepared.
+    pub registry: Registry,
+    /// Compiled mappings.
+    pub cache: ProgramCache,
+    /// Metrics.
+    pub metrics: Metrics,
+    /// Requests that made no event (skipped, duplicates), per trigger.
+    pub activity: activity::Activity,
+    /// Wakes the delivery dispatcher when events to deliver are committed.
+    pub deliveries: Arc<Notify>,
+    /// Wakes sample long-polls when a sample is captured or set.
+    samples: Notify,
+    /// The base URL of trigger URLs (no trailing `/`).
+    base_url: String,
+    /// Serialises changes to triggers (read, change, commit, publish).
+    edit: tokio::sync::Mutex<()>,
+}
+
+impl Hub {
+    /// A hub over `store`: loads and prepares every stored trigger (a stored trigger that
+    /// does not prepare is [`StoreError::Corrupt`]). `cache_capacity` compiled mappings are
+    /// kept; `base_url` is where senders reach the ingest front end.
+    pub async fn open(store: Arc<dyn Storage>, cache_capacity: usize, base_url: &str) -> Result<Hub, HubError> {
+        let cache = ProgramCache::new(NonZeroUsize::new(cache_capacity.max(1)).unwrap_or(NonZeroUsize::MIN));
+        let registry = Registry::default();
+        for trigger in store.load_triggers().await? {
+            let id = trigger.id.clone();
+            let prepared = Prepared::new(trigger, &cache)
+                .map_err(|e| HubError::Store(StoreError::Corrupt(format!("trigger {id}: {e}"))))?;
+            registry.put(prepared);
+        }
+        Ok(Hub {
+            store,
+            registry,
+            cache,
+            metrics: Metrics::default(),
+            activity: activity::Activity::default(),
+            deliveries: Arc::new(Notify::new()),
+            samples: Notify::new(),
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            edit: tokio::sync::Mutex::new(()),
+        })
+    }
+
+    /// The base URL of trigger URLs.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// A trigger's URL.
+    pub fn trigger_url(&self, trigger: &Trigger) -> String {
+        format!("{}/hooks/{}", self.base_url, trigger.token)
+    }
+
+    /// The trigger with this id.
+    pub fn trigger(&self, id: &str) -> Result<Arc<Prepared>, HubError> {
+        self.registry.by_id(id).ok_or_else(|| HubError::not_found("trigger", id))
+    }
+
+    /// Changes trigger `id` with `edit` (`change` names it in the change log), then commits
+    /// the new version together with `alongside` and publishes it.
+    pub async fn mutate<F>(
+        &self,
+        id: &str,
+        change: &'static str,
+        edit: F,
+        alongside: Alongside,
+    ) -> Result<Arc<Prepared>, HubError>
+    where
+        F: FnOnce(&mut Trigger) -> Result<(), HubError>,
+    {
+        let _guard = self.edit.lock().await;
+        let current = self.trigger(id)?;
+        let mut trigger = current.trigger.clone();
+        edit(&mut trigger)?;
+        trigger.touch(crate::clock::now_ms());
+        let mut prepared = Prepared::new(trigger, &self.cache)?;
+        prepared.keep_bucket_of(&current);
+        self.store.update_trigger(prepared.trigger.clone(), change, alongside).await?;
+        if let Some(old) = &current.trigger.mapping
+            && prepared.trigger.mapping.as_ref() != Some(old)
+            && let Ok(mapping) = registry::mapping_of(old)
+        {
+            self.cache.invalidate(&mapping);
+        }
+        tracing::info!(trigger = %id, change, version = prepared.trigger.version, status = prepared.trigger.status.name(), "trigger changed");
+        Ok(self.registry.put(prepared))
+    }
+
+    /// Adds a new trigger.
+    pub async fn create(&self, trigger: Trigger) -> Result<Arc<Prepared>, HubError> {
+        let _guard = self.edit.lock().await;
+        let prepared = Prepared::new(trigger, &self.cache)?;
+        self.store.insert_trigger(prepared.trigger.clone()).await?;
+        tracing::info!(trigger = %prepared.trigger.id, "trigger created");
+        Ok(self.registry.put(prepared))
+    }
+
+    /// Deletes a disabled trigger with its events and held requests.
+    pub async fn delete(&self, id: &str) -> Result<(), HubError> {
+        let _guard = self.edit.lock().await;
+        let current = self.trigger(id)?;
+        current.trigger.status.can_delete()?;
+        self.store.delete_trigger(id).await.map_err(|e| HubError::store_about(e, "trigger", id))?;
+        if let Some(spec) = &current.trigger.mapping
+            && let Ok(mapping) = registry::mapping_of(spec)
+        {
+            self.cache.invalidate(&mapping);
+        }
+        self.registry.remove(id);
+        self.activity.forget(id);
+        tracing::info!(trigger = %id, "trigger deleted");
+        Ok(())
+    }
+
+    /// The gauges of the metrics: outbox depth, write queue, commits, cache, triggers.
+    pub async fn gauges(&self) -> crate::metrics::Gauges {
+        crate::metrics::Gauges {
+            outbox_depth: self.store.depth().await.unwrap_or(0),
+            write_queue: self.store.queued(),
+            commits: self.store.commit_counts(),
+            cache: self.cache.stats(),
+            triggers: self.registry.len(),
+        }
+    }
+}
