@@ -50,8 +50,9 @@ function map(payload, request) {
     if (typeof v === "string" && v !== "") { userId = v; userField = f; break; }
   }
   if (userId === null) {
-    return { skip: "ServiceNow " + (payload.table ?? valueOf(rec.sys_class_name) ?? "record") + " " +
-      (valueOf(rec.number) ?? valueOf(rec.name) ?? valueOf(rec.sys_id) ?? "") + ": no user in " + USER_FIELDS.join(" / ") };
+    const id = valueOf(rec.number) ?? valueOf(rec.name) ?? valueOf(rec.sys_id);
+    return { skip: "ServiceNow " + (payload.table ?? valueOf(rec.sys_class_name) ?? "record") + (id ? " " + id : "") +
+      ": no user in " + USER_FIELDS.join(" / ") };
   }
 
   const table = payload.table ?? valueOf(rec.sys_class_name) ?? "task";

@@ -155,7 +155,8 @@ fn event_type_cases_run_through_the_cli() {
         if let Some(request) = case.request_file() {
             command.arg("--request").arg(request);
         } else {
-            let path = std::env::temp_dir().join(format!("hookmap-presets-{}-{}.json", std::process::id(), case.preset.name));
+            let path =
+                std::env::temp_dir().join(format!("hookmap-presets-{}-{}.json", std::process::id(), case.preset.name));
             std::fs::write(&path, case.preset.request).unwrap();
             command.arg("--request").arg(path);
         }
