@@ -161,6 +161,14 @@ fn event_type_cases_run_through_the_cli() {
             command.arg("--request").arg(path);
         }
         let output = command.args(["--time-limit-ms", "1000"]).output().unwrap();
+        if case.request_file().is_none() {
+            std::fs::remove_file(std::env::temp_dir().join(format!(
+                "hookmap-presets-{}-{}.json",
+                std::process::id(),
+                case.preset.name
+            )))
+            .ok();
+        }
         if !output.status.success() {
             failures.push(format!("{}: {}", case.name(), String::from_utf8_lossy(&output.stderr)));
             continue;
