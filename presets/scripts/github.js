@@ -1,7 +1,8 @@
 // =============================================================================
 // Preset: GitHub — repository webhooks: push, pull_request, issues,
 //         issue_comment, pull_request_review, release, and a generic fallback
-//         for any other event.
+//         for any other event that has a sender; `ping` and events without a
+//         sender (security_advisory) are skipped.
 //
 // Docs:   https://docs.github.com/en/webhooks/webhook-events-and-payloads
 //         https://docs.github.com/en/webhooks/using-webhooks/handling-webhook-deliveries
@@ -19,23 +20,26 @@
 // What authors usually customise:
 //   - USER_ID_FIELD; or target someone else, e.g. the PR author
 //     (pull_request.user.login) or the assignees (issue.assignees[].login);
-//   - IGNORE_BOTS to drop events triggered by bots (dependabot[bot], ...);
+//   - IGNORE_BOTS to skip events triggered by bots (dependabot[bot], ...);
 //   - the per-event detail fields.
 // =============================================================================
 
 const USER_ID_FIELD = "login"; // "login" or "id" (of payload.sender)
-const IGNORE_BOTS = false;     // true: reject events whose sender is a Bot
+const IGNORE_BOTS = false;     // true: skip events whose sender is a Bot
 
 function map(payload, request) {
   if (!isObject(payload)) throw new Error("GitHub payload must be a JSON object");
   const event = request.headers["x-github-event"] ?? "unknown";
-  if (event === "ping") throw new Error("GitHub ping event (webhook test), nothing to deliver");
+  if (event === "ping") return { skip: "GitHub ping (sent when the webhook is created): no event to deliver" };
 
-  const sender = isObject(payload.sender) ? payload.sender : {};
-  if (IGNORE_BOTS && sender.type === "Bot") throw new Error("ignored bot sender " + sender.login);
+  // A few events are not caused by an account and carry no sender (security_advisory).
+  if (!isObject(payload.sender)) return { skip: "GitHub " + event + ": no sender, so no user to notify" };
+  const sender = payload.sender;
+  if (IGNORE_BOTS && sender.type === "Bot") return { skip: "GitHub " + event + " by the bot " + sender.login };
   const raw = USER_ID_FIELD === "id" ? (sender.id ?? sender.login) : (sender.login ?? sender.id);
   if (!(typeof raw === "string" && raw !== "") && !(typeof raw === "number")) {
-    throw new Error("GitHub " + event + ": no sender.login / sender.id in payload");
+    throw new Error("GitHub " + event + ": no sender.login / sender.id in the payload" +
+      (event === "unknown" ? " (and no x-github-event header)" : ""));
   }
   const userId = String(raw);
 

@@ -1,7 +1,9 @@
 // =============================================================================
 // Preset: HubSpot — Webhooks API subscription events (contact.creation,
 //         contact.propertyChange, contact.deletion, contact.privacyDeletion,
-//         object.* generic events, ...)
+//         contact.merge, contact.restore, contact.associationChange, object.*
+//         generic events about contacts); a batch with no contact event
+//         (company.*, deal.*, ...) is skipped.
 //
 // Docs:   https://developers.hubspot.com/docs/api/webhooks
 //         https://developers.hubspot.com/docs/guides/apps/public-apps/create-generic-webhook-subscriptions
@@ -13,7 +15,9 @@
 // `x-hubspot-signature-v3` + `x-hubspot-request-timestamp` sign the request.
 //
 // User id: every event's `objectId` (as a string, duplicates removed, order
-// kept) — with contact subscriptions the objectId is the contact's record id.
+// kept) — with contact subscriptions the objectId is the contact's record id;
+// contact.associationChange events have no objectId: their `fromObjectId` is
+// the contact.
 // One delivery therefore targets all contacts in the batch.
 //
 // What authors usually customise:
@@ -34,21 +38,26 @@ const MAX_LISTED_EVENTS = 50; // how many events to copy into notificationDetail
 
 function map(payload, request) {
   // A single event object is accepted too (e.g. when replaying one by hand).
-  const all = Array.isArray(payload) ? payload : (isObject(payload) ? [payload] : []);
+  if (!Array.isArray(payload) && !isObject(payload)) {
+    throw new Error("HubSpot: expected a JSON array of subscription events, found " + (payload === null ? "null" : typeof payload));
+  }
+  const all = Array.isArray(payload) ? payload : [payload];
   const events = all.filter((e) => isObject(e) && wanted(e));
   if (events.length === 0) {
-    throw new Error(
-      "HubSpot: no events" + (OBJECT_TYPES.length ? " about " + OBJECT_TYPES.join("/") : "") +
-      " in the batch (expected an array of subscription events)"
-    );
+    const types = unique(all.map((e) => (isObject(e) ? e.subscriptionType : null)));
+    return {
+      skip: "HubSpot: no events" + (OBJECT_TYPES.length ? " about " + OBJECT_TYPES.join("/") : "") +
+        " in the batch" + (types.length ? " (" + types.join(", ") + ")" : " (empty)"),
+    };
   }
 
   const users = [];
   const seen = {};
   for (const e of events) {
-    const id = e.objectId;
+    const id = recordOf(e);
     if (!((typeof id === "number" && Number.isFinite(id)) || (typeof id === "string" && id !== ""))) {
-      throw new Error("HubSpot event " + e.eventId + " has no objectId");
+      throw new Error("HubSpot " + e.subscriptionType + " event " + e.eventId + " has no objectId" +
+        (String(e.subscriptionType).endsWith("associationChange") ? " nor fromObjectId" : ""));
     }
     const s = String(id);
     if (!seen[s]) { seen[s] = true; users.push(s); }
@@ -77,12 +86,14 @@ function map(payload, request) {
   // One line per event, e.g. "contact.propertyChange 65059681032: lifecyclestage = customer"
   const listed = events.slice(0, MAX_LISTED_EVENTS).map((e) => ({
     eventId: e.eventId ?? null,
-    objectId: String(e.objectId),
+    objectId: String(recordOf(e)),
     subscriptionType: e.subscriptionType ?? null,
     propertyName: e.propertyName ?? null,
     propertyValue: e.propertyValue ?? null,
     changeSource: e.changeSource ?? null,
     occurredAt: typeof e.occurredAt === "number" ? new Date(e.occurredAt).toISOString() : null,
+    ...(e.associationType ? { associationType: e.associationType, toObjectId: e.toObjectId ?? null,
+      associationRemoved: e.associationRemoved === true } : {}),
   }));
   const title = events.length === 1
     ? "HubSpot " + humanise(events[0].subscriptionType)
@@ -121,6 +132,11 @@ function map(payload, request) {
 
 function isObject(v) { return v !== null && typeof v === "object" && !Array.isArray(v); }
 
+// The record an event is about: objectId, or the "from" side of an association change.
+function recordOf(e) {
+  return e.objectId ?? (String(e.subscriptionType).endsWith("associationChange") ? e.fromObjectId : undefined);
+}
+
 function wanted(e) {
   if (OBJECT_TYPES.length === 0) return true;
   const type = typeof e.subscriptionType === "string" ? e.subscriptionType : "";
@@ -146,6 +162,7 @@ function humanise(type) {
 
 function describe(e) {
   let s = e.subscriptionType + " " + e.objectId;
+  if (e.associationType) s += ": " + e.associationType + (e.associationRemoved ? " removed" : " added");
   if (e.propertyName) s += ": " + e.propertyName + " = " + e.propertyValue;
   return s;
 }

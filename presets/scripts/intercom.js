@@ -2,7 +2,10 @@
 // Preset: Intercom — webhook notifications for conversation topics
 //         (conversation.user.created, conversation.user.replied,
 //         conversation.admin.replied, conversation.admin.closed, ...) and
-//         contact topics (contact.user.created, contact.lead.created, ...).
+//         contact topics (contact.user.created, contact.lead.created, ...),
+//         contact.tag.created / deleted, event.created; `ping`, ignored topics
+//         and topics without a contact (company.*, admin.*, conversation.deleted,
+//         ...) are skipped.
 //
 // Docs:   https://developers.intercom.com/docs/webhooks
 //         https://developers.intercom.com/docs/references/webhooks/webhook-models
@@ -32,8 +35,8 @@ function map(payload, request) {
     throw new Error("not an Intercom notification_event");
   }
   const topic = String(payload.topic ?? "");
-  if (topic === "ping") throw new Error("Intercom ping notification, nothing to deliver");
-  if (IGNORE_TOPICS.includes(topic)) throw new Error("Intercom topic ignored by this mapping: " + topic);
+  if (topic === "ping") return { skip: "Intercom ping (sent from the Developer Hub): no event to deliver" };
+  if (IGNORE_TOPICS.includes(topic)) return { skip: "Intercom " + topic + ": in this mapping's IGNORE_TOPICS" };
   const item = isObject(payload.data.item) ? payload.data.item : {};
   const appId = payload.app_id ?? null;
 
@@ -42,6 +45,11 @@ function map(payload, request) {
     contacts = Array.isArray(item.contacts?.contacts) ? item.contacts.contacts : [];
   } else if (item.type === "contact" || item.type === "user" || item.type === "lead") {
     contacts = [item];
+  } else if (isObject(item.contact)) {
+    contacts = [item.contact];                    // contact_tag: {tag, contact}
+  } else if (item.type === "event") {
+    // data events: user_id is your own id, intercom_user_id Intercom's
+    contacts = [{ external_id: item.user_id, id: item.intercom_user_id, email: item.email }];
   } else {
     contacts = [];
   }
@@ -52,7 +60,7 @@ function map(payload, request) {
     if (id !== null && !users.includes(String(id))) users.push(String(id));
   }
   if (users.length === 0) {
-    throw new Error("Intercom " + topic + ": no contact (external_id / id) on the " + (item.type ?? "item"));
+    return { skip: "Intercom " + topic + ": no contact (external_id / id) on the " + (item.type ?? "item") };
   }
 
   const detail = { "Topic": topic };
@@ -80,6 +88,14 @@ function map(payload, request) {
     }[topic] ?? "Conversation " + topic.split(".").slice(1).join(" ");
     message = truncate(text, 300);
     if (appId) url = "https://app.intercom.com/a/apps/" + appId + "/conversations/" + item.id;
+  } else if (item.type === "event" || isObject(item.contact)) {
+    const c = contacts[0];
+    if (item.type === "event") detail["Event"] = item.event_name ?? null;
+    if (item.tag?.name) detail["Tag"] = item.tag.name;
+    detail["Email"] = c.email ?? null;
+    title = item.type === "event" ? "Event " + (item.event_name ?? "") : "Contact " + topic.split(".").slice(1).join(" ") + " " + (item.tag?.name ?? "");
+    message = c.name ?? c.email ?? "";
+    if (appId && c.id) url = "https://app.intercom.com/a/apps/" + appId + "/users/" + c.id;
   } else {
     detail["Contact"] = item.name ?? null;
     detail["Email"] = item.email ?? null;

@@ -1,7 +1,10 @@
 // =============================================================================
 // Preset: Jira (Cloud and Data Center) — issue webhooks: jira:issue_created,
 //         jira:issue_updated (incl. assigned / transitioned / commented),
-//         jira:issue_deleted, comment_created, comment_updated.
+//         jira:issue_deleted, comment_created, comment_updated, comment_deleted.
+//         Events without an issue (worklog_*, sprint_*, project_*, jira:version_*,
+//         board_*, user_*, ...) and issues with neither assignee nor reporter
+//         are skipped.
 //
 // Docs:   https://developer.atlassian.com/cloud/jira/platform/webhooks/
 //         https://developer.atlassian.com/server/jira/platform/webhooks/
@@ -25,14 +28,14 @@
 // =============================================================================
 
 const USER_ROLES = ["assignee", "reporter"];
-const SKIP_SELF = false; // true: reject when the target is the user who acted
+const SKIP_SELF = false; // true: skip when the target is the user who acted
 
 function map(payload, request) {
   if (!isObject(payload) || typeof payload.webhookEvent !== "string") {
     throw new Error("not a Jira webhook: expected an object with `webhookEvent`");
   }
   const issue = isObject(payload.issue) ? payload.issue : null;
-  if (!issue) throw new Error("Jira " + payload.webhookEvent + ": no issue in payload (only issue/comment events are mapped)");
+  if (!issue) return { skip: "Jira " + payload.webhookEvent + ": no issue in the event (only issue and comment events are mapped)" };
   const f = isObject(issue.fields) ? issue.fields : {};
 
   let userId = null, role = null;
@@ -41,10 +44,11 @@ function map(payload, request) {
     if (id !== null) { userId = id; role = r; break; }
   }
   if (userId === null) {
-    throw new Error("Jira " + issue.key + ": no " + USER_ROLES.join(" / ") + " with an accountId");
+    return { skip: "Jira " + payload.webhookEvent + " " + issue.key + ": no " + USER_ROLES.join(" or ") +
+      " on the issue (a user with an accountId, key or name)" };
   }
   const actor = userIdOf(payload.user) ?? userIdOf(payload.comment?.author);
-  if (SKIP_SELF && actor === userId) throw new Error("Jira " + issue.key + ": change made by the target user");
+  if (SKIP_SELF && actor === userId) return { skip: "Jira " + issue.key + ": change made by the target user" };
 
   const event = payload.webhookEvent;
   const kind = payload.issue_event_type_name ?? event.replace(/^jira:/, "");

@@ -22,6 +22,8 @@
 //   - records/changes of PERSON_OBJECTS (Contact, Lead, User): their record
 //     ids (CDC `recordIds` may hold several; wildcard ids like "003*" dropped);
 //   - other objects: the first of USER_FIELDS present (ContactId, OwnerId).
+//   Changes and records with neither are skipped: CDC updates carry only the
+//   changed fields, and GAP_* / DELETE events none.
 //
 // Links: pass your My Domain host in the webhook URL, e.g.
 //   https://hooks.example.com/in/sf?instance=acme.my.salesforce.com
@@ -71,8 +73,9 @@ function mapChangeEvent(ev, request, instance, delivery) {
     users = u === null ? [] : [u];
   }
   if (users.length === 0) {
-    throw new Error("Salesforce " + entity + " " + changeType + ": no user id (recordIds of " +
-      PERSON_OBJECTS.join("/") + ", or " + USER_FIELDS.join("/") + " in the event)");
+    // An update carries only the changed fields; GAP_* and DELETE events carry none.
+    return { skip: "Salesforce " + entity + " " + changeType + ": no user (not a " + PERSON_OBJECTS.join("/") +
+      " change, and no " + USER_FIELDS.join("/") + " among the fields sent)" };
   }
 
   const changed = asArray(field(h, "changedFields")).filter((f) => typeof f === "string");
@@ -128,8 +131,8 @@ function mapRecords(records, request, instance) {
     if (u !== null && !users.includes(u)) users.push(u);
   }
   if (users.length === 0) {
-    throw new Error("Salesforce record: no user id (Id of " + PERSON_OBJECTS.join("/") +
-      ", or " + USER_FIELDS.join("/") + ")");
+    return { skip: "Salesforce " + (records[0].attributes?.type ?? "record") + " record: no user (not a " +
+      PERSON_OBJECTS.join("/") + ", and no " + USER_FIELDS.join("/") + ")" };
   }
   const r = records[0];
   const type = r.attributes?.type ?? "Record";

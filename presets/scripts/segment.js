@@ -14,7 +14,7 @@
 // With a shared secret, `x-signature` carries an HMAC-SHA1 of the body.
 //
 // User id: `userId`; anonymous visitors fall back to `anonymousId` unless
-// ALLOW_ANONYMOUS is false (then the event is rejected).
+// ALLOW_ANONYMOUS is false (then the message is skipped).
 //
 // What authors usually customise:
 //   - ALLOW_ANONYMOUS;
@@ -35,7 +35,7 @@ function map(payload, request) {
   }
   const type = payload.type;
   if (type === "track" && TRACK_EVENTS.length && !TRACK_EVENTS.includes(payload.event)) {
-    throw new Error("Segment track event not handled by this mapping: " + payload.event);
+    return { skip: "Segment track " + JSON.stringify(payload.event ?? null) + ": not in this mapping's TRACK_EVENTS" };
   }
 
   let userId = nonEmpty(payload.userId) ? String(payload.userId) : null;
@@ -44,8 +44,11 @@ function map(payload, request) {
     userId = String(payload.anonymousId);
     anonymous = true;
   }
+  if (userId === null && !ALLOW_ANONYMOUS && nonEmpty(payload.anonymousId)) {
+    return { skip: "Segment " + type + " from an anonymous visitor (ALLOW_ANONYMOUS is false)" };
+  }
   if (userId === null) {
-    throw new Error("Segment " + type + ": no userId" + (ALLOW_ANONYMOUS ? " or anonymousId" : "") + " in message");
+    throw new Error("Segment " + type + ": no userId" + (ALLOW_ANONYMOUS ? " or anonymousId" : "") + " in the message");
   }
 
   const ctx = isObject(payload.context) ? payload.context : {};

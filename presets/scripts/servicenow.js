@@ -18,7 +18,9 @@
 // display values ("In Progress").
 //
 // User id: the sys_id of USER_FIELDS[0..] (caller_id for incidents,
-// requested_for for requested items, opened_by as the last resort).
+// requested_for for requested items, requested_by for change requests,
+// opened_by as the last resort). A record with none of them (a CMDB item, a
+// user record...) is skipped.
 //
 // What authors usually customise:
 //   - USER_FIELDS (e.g. "assigned_to" to notify the assignee instead);
@@ -27,7 +29,7 @@
 //   - the state / priority labels if your instance renamed them.
 // =============================================================================
 
-const USER_FIELDS = ["caller_id", "requested_for", "opened_by"];
+const USER_FIELDS = ["caller_id", "requested_for", "requested_by", "opened_by"];
 
 // Out-of-box incident choice labels (used when the body holds codes).
 const INCIDENT_STATES = { "1": "New", "2": "In Progress", "3": "On Hold", "6": "Resolved", "7": "Closed", "8": "Canceled" };
@@ -48,7 +50,9 @@ function map(payload, request) {
     if (typeof v === "string" && v !== "") { userId = v; userField = f; break; }
   }
   if (userId === null) {
-    throw new Error("ServiceNow: no user sys_id in " + USER_FIELDS.join(" / "));
+    const id = valueOf(rec.number) ?? valueOf(rec.name) ?? valueOf(rec.sys_id);
+    return { skip: "ServiceNow " + (payload.table ?? valueOf(rec.sys_class_name) ?? "record") + (id ? " " + id : "") +
+      ": no user in " + USER_FIELDS.join(" / ") };
   }
 
   const table = payload.table ?? valueOf(rec.sys_class_name) ?? "task";

@@ -17,12 +17,14 @@
 //      subscription invoices also subscription_details.metadata)
 //   2. data.object.customer                   ("cus_...", or expanded object)
 //   3. data.object.id when the object IS a customer (customer.* events)
+// Events whose object has none of these (product.*, price.*, payout.*,
+// balance.available, a guest payment without a customer, ...) are skipped.
 //
 // What authors usually customise:
 //   - USER_ID_METADATA_KEYS below (the metadata key holding your user id), or
 //     dropping the fallback to Stripe customer ids if your users are not
 //     keyed by "cus_...";
-//   - which event types to accept (throw for the rest, see ACCEPT_TYPES);
+//   - which event types to accept (the rest are skipped, see ACCEPT_TYPES);
 //   - the detail labels and the dashboard link.
 // =============================================================================
 
@@ -44,7 +46,7 @@ function map(payload, request) {
   }
   const type = payload.type;
   if (ACCEPT_TYPES.length > 0 && !ACCEPT_TYPES.includes(type)) {
-    throw new Error("Stripe event type not handled by this mapping: " + type);
+    return { skip: "Stripe " + type + ": not in this mapping's ACCEPT_TYPES" };
   }
   const obj = isObject(payload.data.object) ? payload.data.object : {};
 
@@ -60,10 +62,10 @@ function map(payload, request) {
     else if (obj.object === "customer" && nonEmpty(obj.id)) userId = String(obj.id);
   }
   if (userId === null) {
-    throw new Error(
-      "Stripe " + type + ": no user id in data.object.metadata." +
-      USER_ID_METADATA_KEYS.join("/") + " nor data.object.customer"
-    );
+    return {
+      skip: "Stripe " + type + ": no user on the " + (obj.object ?? "object") + " (no metadata." +
+        USER_ID_METADATA_KEYS.join("/") + ", no customer)",
+    };
   }
 
   // --- detail (card) ----------------------------------------------------------

@@ -2,7 +2,8 @@
 // Preset: Twilio SendGrid — Event Webhook batches: delivery events
 //         (processed, delivered, deferred, dropped, bounce) and engagement
 //         events (open, click, spamreport, unsubscribe, group_unsubscribe,
-//         group_resubscribe).
+//         group_resubscribe); a batch with none of these (only `processed`
+//         events, or account_status_change events) is skipped.
 //
 // Docs:   https://www.twilio.com/docs/sendgrid/for-developers/tracking-events/event
 //         https://www.twilio.com/docs/sendgrid/for-developers/tracking-events/getting-started-event-webhook-security-features
@@ -33,10 +34,18 @@ const EVENTS = ["bounce", "dropped", "deferred", "delivered", "spamreport", "uns
 const MAX_LISTED_EVENTS = 50;
 
 function map(payload, request) {
-  const all = Array.isArray(payload) ? payload : (isObject(payload) ? [payload] : []);
+  // A single event object is accepted too (e.g. when replaying one by hand).
+  if (!Array.isArray(payload) && !isObject(payload)) {
+    throw new Error("SendGrid: expected a JSON array of events, found " + (payload === null ? "null" : typeof payload));
+  }
+  const all = Array.isArray(payload) ? payload : [payload];
   const events = all.filter((e) => isObject(e) && typeof e.event === "string" &&
     (EVENTS.length === 0 || EVENTS.includes(e.event)));
-  if (events.length === 0) throw new Error("SendGrid: no events to map in the batch (expected an array of events)");
+  if (events.length === 0) {
+    if (all.length === 0) return { skip: "SendGrid: empty batch" };
+    const others = countByType(all);
+    return { skip: "SendGrid: no event of a mapped type in the batch (" + (others.length ? others.join(", ") : "no `event` fields") + ")" };
+  }
 
   const users = [];
   for (const e of events) {
@@ -49,10 +58,7 @@ function map(payload, request) {
   }
   if (users.length > 10000) throw new Error("SendGrid batch targets more than 10000 users");
 
-  // Count per event type, in first-seen order: ["delivered × 2", "open × 1", ...]
-  const counts = {};
-  for (const e of events) counts[e.event] = (counts[e.event] ?? 0) + 1;
-  const summary = Object.keys(counts).map((k) => k + " × " + counts[k]);
+  const summary = countByType(events);
   const problems = events.filter((e) => ["bounce", "dropped", "deferred", "spamreport"].includes(e.event));
   const categories = [];
   for (const e of events) {
@@ -114,6 +120,15 @@ function map(payload, request) {
 // --- helpers --------------------------------------------------------------------
 
 function isObject(v) { return v !== null && typeof v === "object" && !Array.isArray(v); }
+
+// Count per event type, in first-seen order: ["delivered × 2", "open × 1", ...]
+function countByType(events) {
+  const counts = {};
+  for (const e of events) {
+    if (isObject(e) && typeof e.event === "string") counts[e.event] = (counts[e.event] ?? 0) + 1;
+  }
+  return Object.keys(counts).map((k) => k + " × " + counts[k]);
+}
 
 function userOf(e) {
   const v = e[USER_ID_ARG];

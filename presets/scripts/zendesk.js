@@ -1,7 +1,8 @@
 // =============================================================================
 // Preset: Zendesk — event-subscribed webhooks (zen:event-type:ticket.*,
 //         zen:event-type:user.*), and trigger/automation webhooks whose JSON
-//         body carries the ticket (e.g. {"ticket": {"id": "{{ticket.id}}", ...}}).
+//         body carries the ticket (e.g. {"ticket": {"id": "{{ticket.id}}", ...}});
+//         organization events (zen:event-type:organization.*) are skipped.
 //
 // Docs:   https://developer.zendesk.com/api-reference/webhooks/event-types/webhook-event-types/
 //         https://developer.zendesk.com/api-reference/webhooks/event-types/ticket-events/
@@ -21,7 +22,7 @@
 //   - ticket events: detail[TICKET_USER_FIELD] (the requester by default);
 //   - user events:   detail.id (the user the event is about);
 //   - trigger bodies: ticket.requester.id / ticket.requester_id / requester_id.
-//   Organization and other events have no user: they are rejected.
+//   Organization events and other domains have no user: they are skipped.
 //
 // Links: Zendesk does not put the subdomain in the payload. Add it to the
 // webhook URL, e.g. https://hooks.example.com/in/zd?subdomain=acme, and
@@ -54,10 +55,11 @@ function mapEvent(p, request, subdomain) {
   let userId = null;
   if (domain === "ticket") userId = idOf(d[TICKET_USER_FIELD]);
   else if (domain === "user") userId = idOf(d.id);
+  if (userId === null && domain !== "ticket" && domain !== "user") {
+    return { skip: "Zendesk " + kind + ": not about a user (only ticket and user events are mapped)" };
+  }
   if (userId === null) {
-    throw new Error("Zendesk " + kind + ": no user id" +
-      (domain === "ticket" ? " in detail." + TICKET_USER_FIELD :
-        domain === "user" ? " in detail.id" : " (only ticket and user events are mapped)"));
+    throw new Error("Zendesk " + kind + ": no user id in detail." + (domain === "ticket" ? TICKET_USER_FIELD : "id"));
   }
 
   const detail = { "Event": kind };
@@ -103,6 +105,7 @@ function mapEvent(p, request, subdomain) {
         actorId: idOf(d.actor_id) ?? idOf(ev.meta?.actor_id) ?? null,
         sequence: ev.meta?.sequence ?? null,
         webhookId: request.headers["x-zendesk-webhook-id"] ?? null,
+        invocationId: request.headers["x-zendesk-webhook-invocation-id"] ?? null,
         receivedAt: request.receivedAt,
       },
     },
@@ -141,6 +144,7 @@ function mapTriggerBody(p, request, subdomain) {
         kind: "trigger",
         ticketId: t.id ?? null,
         webhookId: request.headers["x-zendesk-webhook-id"] ?? null,
+        invocationId: request.headers["x-zendesk-webhook-invocation-id"] ?? null,
         receivedAt: request.receivedAt,
       },
     },
