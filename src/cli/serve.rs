@@ -56,24 +56,46 @@ fn config(args: &ServeArgs) -> Result<Config, server::StartError> {
     Ok(config)
 }
 
-async fn terminated() {
-    #[cfg(unix)]
-    {
+/// SIGTERM and SIGINT (Ctrl-C), listened for from the moment it is made: a signal sent as soon
+/// as the server has printed its addresses stops it cleanly instead of killing it.
+#[cfg(unix)]
+struct Termination {
+    /// SIGTERM.
+    term: tokio::signal::unix::Signal,
+    /// SIGINT.
+    interrupt: tokio::signal::unix::Signal,
+}
+
+#[cfg(unix)]
+impl Termination {
+    /// Installs the handlers.
+    fn listen() -> std::io::Result<Self> {
         use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = term.recv() => {}
-                    _ = tokio::signal::ctrl_c() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
+        Ok(Self { term: signal(SignalKind::terminate())?, interrupt: signal(SignalKind::interrupt())? })
+    }
+
+    /// Waits for either signal.
+    async fn wait(mut self) {
+        tokio::select! {
+            _ = self.term.recv() => {}
+            _ = self.interrupt.recv() => {}
         }
     }
-    #[cfg(not(unix))]
-    {
+}
+
+/// Ctrl-C, where there are no Unix signals.
+#[cfg(not(unix))]
+struct Termination;
+
+#[cfg(not(unix))]
+impl Termination {
+    /// Nothing to install before waiting.
+    fn listen() -> std::io::Result<Self> {
+        Ok(Self)
+    }
+
+    /// Waits for Ctrl-C.
+    async fn wait(self) {
         let _ = tokio::signal::ctrl_c().await;
     }
 }
@@ -99,6 +121,13 @@ pub fn run(args: &ServeArgs) -> ExitCode {
         }
     };
     runtime.block_on(async {
+        let termination = match Termination::listen() {
+            Ok(termination) => termination,
+            Err(e) => {
+                eprintln!("error: cannot listen for SIGTERM and SIGINT: {e}");
+                return ExitCode::from(2);
+            }
+        };
         let running = match server::start(config).await {
             Ok(running) => running,
             Err(e) => {
@@ -111,7 +140,7 @@ pub fn run(args: &ServeArgs) -> ExitCode {
         }
         println!("ingest: http://{}  admin: http://{}", running.ingest_addr, running.admin_addr);
         println!("setup screen: http://{}/", running.admin_addr);
-        terminated().await;
+        termination.wait().await;
         tracing::info!("shutting down");
         running.shutdown().await;
         ExitCode::SUCCESS

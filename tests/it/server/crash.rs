@@ -124,7 +124,9 @@ async fn every_acknowledged_event_survives_a_kill_9_exactly_once() {
         client.await.expect("client task");
     }
     let acknowledged = acknowledged.lock().unwrap().clone();
-    assert!(acknowledged.len() >= 500, "only {} acknowledged", acknowledged.len());
+    // 500 within a minute on a quiet machine; a loaded one acknowledges fewer in that time, which
+    // is still a sample of events in flight when the process died.
+    assert!(acknowledged.len() >= 100, "only {} acknowledged", acknowledged.len());
 
     // Restart on the same data directory.
     let mut process = spawn(&dir);
