@@ -37,6 +37,7 @@ pub mod fuzzing;
 pub mod ids;
 pub mod mapping;
 pub mod presets;
+pub mod request;
 pub mod runtime;
 pub mod sample;
 pub mod schema;

@@ -19,6 +19,8 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+pub use crate::runtime::Limits;
+
 /// Whether a request makes a test event or a live one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -231,34 +233,6 @@ pub enum FlowTarget {
         /// The target URL.
         url: String,
     },
-}
-
-/// Limits of a script mapping's run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Limits {
-    /// Wall-clock limit of one run, in milliseconds.
-    #[serde(default = "Limits::default_time_ms")]
-    pub time_ms: u32,
-    /// Memory limit of one run, in MiB.
-    #[serde(default = "Limits::default_memory_mb")]
-    pub memory_mb: u32,
-}
-
-impl Limits {
-    fn default_time_ms() -> u32 {
-        50
-    }
-
-    fn default_memory_mb() -> u32 {
-        32
-    }
-}
-
-impl Default for Limits {
-    fn default() -> Limits {
-        Limits { time_ms: Limits::default_time_ms(), memory_mb: Limits::default_memory_mb() }
-    }
 }
 
 /// The kind of a mapping.

@@ -21,7 +21,8 @@ use serde_json::Value;
 pub use error::{CompileError, CompileErrorKind, CompileErrors, EmptyLeaf, MapError, MapErrors};
 use node::{Context, Field, Node};
 
-pub use crate::runtime::{ConsoleLine, Limits, RequestInfo};
+pub use crate::request::RequestInfo;
+pub use crate::runtime::{ConsoleLine, Limits};
 
 /// What a mapping author writes.
 #[derive(Debug, Clone, PartialEq, Eq)]

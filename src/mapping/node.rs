@@ -6,7 +6,8 @@ use super::error::{EmptyLeaf, MapError};
 use super::path::CompiledPath;
 use super::template::Template;
 use crate::field_path;
-use crate::runtime::{ConsoleLine, RequestInfo, Script};
+use crate::request::RequestInfo;
+use crate::runtime::{ConsoleLine, Script};
 
 /// One node of a compiled mapping.
 #[derive(Debug)]

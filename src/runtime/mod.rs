@@ -34,6 +34,7 @@ use std::time::Duration;
 use serde_json::Value;
 use wasmtime::{Config, Engine, InstancePre, Module, Strategy};
 
+pub use crate::request::RequestInfo;
 pub use cache::ModuleSource;
 pub use error::{Named, RuntimeError, SCRIPT_NAME, ScriptError, StackFrame};
 
@@ -46,8 +47,10 @@ const GUEST_WASM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/sandbox-gues
 /// Native (wasm) stack a guest may use, bytes; exceeding it is a [`ScriptError::StackOverflow`].
 const MAX_WASM_STACK: usize = 1024 * 1024;
 
-/// Resource limits of one script, for each call.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Resource limits of one script, for each call. Written in a trigger's mapping as
+/// `{"timeMs": 50, "memoryMb": 32}` (each key optional, with the defaults below).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(from = "LimitsJson", into = "LimitsJson")]
 pub struct Limits {
     /// Wall time of one call (default 50 ms).
     pub time: Duration,
@@ -61,91 +64,43 @@ impl Default for Limits {
     }
 }
 
-/// The request an event came with, as the script sees it in `request`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct RequestInfo {
-    /// HTTP method, e.g. `POST`.
-    pub method: String,
-    /// Header names (lower-case) and values; a repeated name is joined with `, `.
-    pub headers: Vec<(String, String)>,
-    /// Query parameters; for a repeated name the first value is kept.
-    pub query: Vec<(String, String)>,
-    /// When the request was received, RFC 3339.
-    pub received_at: String,
+/// [`Limits`] as JSON: whole milliseconds and MiB.
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct LimitsJson {
+    /// Wall-clock limit of one run, in milliseconds.
+    #[serde(default = "LimitsJson::default_time_ms")]
+    time_ms: u32,
+    /// Memory limit of one run, in MiB.
+    #[serde(default = "LimitsJson::default_memory_mb")]
+    memory_mb: u32,
 }
 
-impl RequestInfo {
-    /// A `POST` with no headers and no query, received at `received_at_ms` (Unix ms): the
-    /// request a body alone is mapped with (the CLI, a sample, a test event).
-    pub fn bare(received_at_ms: i64) -> RequestInfo {
-        RequestInfo {
-            method: "POST".to_owned(),
-            received_at: crate::clock::rfc3339(received_at_ms),
-            ..RequestInfo::default()
-        }
+impl LimitsJson {
+    fn default_time_ms() -> u32 {
+        LimitsJson::from(Limits::default()).time_ms
     }
 
-    /// Reads a request object `{method, headers, query, receivedAt}` (every key optional: `POST`,
-    /// none, none, `received_at`); header names are lower-cased. Errors name the offending key.
-    pub fn from_json(value: &Value, received_at: &str) -> Result<RequestInfo, String> {
-        let Value::Object(object) = value else {
-            return Err("expected an object {method, headers, query, receivedAt}".into());
-        };
-        if let Some(unknown) =
-            object.keys().find(|k| !["method", "headers", "query", "receivedAt"].contains(&k.as_str()))
-        {
-            return Err(format!("{unknown}: unknown key; expected method, headers, query, receivedAt"));
-        }
-        let text = |key: &str, default: &str| match object.get(key) {
-            None => Ok(default.to_owned()),
-            Some(Value::String(s)) => Ok(s.clone()),
-            Some(_) => Err(format!("{key}: expected a string")),
-        };
-        let pairs = |key: &str, lower: bool| -> Result<Vec<(String, String)>, String> {
-            match object.get(key) {
-                None => Ok(Vec::new()),
-                Some(Value::Object(map)) => map
-                    .iter()
-                    .map(|(k, v)| match v {
-                        Value::String(s) => Ok((if lower { k.to_lowercase() } else { k.clone() }, s.clone())),
-                        _ => Err(format!("{key}.{k}: expected a string")),
-                    })
-                    .collect(),
-                Some(_) => Err(format!("{key}: expected an object of strings")),
-            }
-        };
-        Ok(RequestInfo {
-            method: text("method", "POST")?,
-            headers: pairs("headers", true)?,
-            query: pairs("query", false)?,
-            received_at: text("receivedAt", received_at)?,
-        })
+    fn default_memory_mb() -> u32 {
+        LimitsJson::from(Limits::default()).memory_mb
     }
+}
 
-    /// The JSON the script receives: `{method, headers, query, receivedAt}`.
-    pub fn to_json(&self) -> Value {
-        let mut headers = serde_json::Map::new();
-        for (name, value) in &self.headers {
-            match headers.get_mut(name) {
-                Some(Value::String(joined)) => {
-                    joined.push_str(", ");
-                    joined.push_str(value);
-                }
-                _ => {
-                    headers.insert(name.clone(), Value::String(value.clone()));
-                }
-            }
+impl From<LimitsJson> for Limits {
+    fn from(json: LimitsJson) -> Limits {
+        Limits {
+            time: Duration::from_millis(u64::from(json.time_ms)),
+            memory_bytes: usize::try_from(json.memory_mb).unwrap_or(usize::MAX).saturating_mul(1 << 20),
         }
-        let mut query = serde_json::Map::new();
-        for (name, value) in &self.query {
-            query.entry(name.clone()).or_insert_with(|| Value::String(value.clone()));
+    }
+}
+
+impl From<Limits> for LimitsJson {
+    fn from(limits: Limits) -> LimitsJson {
+        LimitsJson {
+            time_ms: u32::try_from(limits.time.as_millis()).unwrap_or(u32::MAX),
+            memory_mb: u32::try_from(limits.memory_bytes >> 20).unwrap_or(u32::MAX),
         }
-        serde_json::json!({
-            "method": self.method,
-            "headers": headers,
-            "query": query,
-            "receivedAt": self.received_at,
-        })
     }
 }
 
@@ -537,7 +492,21 @@ impl Drop for Ticker {
 
 #[cfg(test)]
 mod tests {
-    use super::leaves;
+    use super::{Limits, leaves};
+    use std::time::Duration;
+
+    #[test]
+    fn limits_are_written_in_milliseconds_and_mib_with_defaults() {
+        let read = |json: serde_json::Value| serde_json::from_value::<Limits>(json).map_err(|e| e.to_string());
+        assert_eq!(read(serde_json::json!({})), Ok(Limits::default()));
+        let limits = read(serde_json::json!({"timeMs": 20})).unwrap();
+        assert_eq!(limits, Limits { time: Duration::from_millis(20), memory_bytes: 32 << 20 });
+        assert_eq!(serde_json::to_value(limits).unwrap(), serde_json::json!({"timeMs": 20, "memoryMb": 32}));
+        assert_eq!(
+            read(serde_json::json!({"time": 1})),
+            Err("unknown field `time`, expected `timeMs` or `memoryMb`".to_owned())
+        );
+    }
 
     fn strings(paths: &[&str]) -> Vec<String> {
         paths.iter().map(|p| p.to_string()).collect()

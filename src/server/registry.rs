@@ -50,13 +50,7 @@ struct Bucket {
 pub fn mapping_of(spec: &MappingSpec) -> Result<Mapping, ApiError> {
     match spec.kind {
         MappingKind::Structured => Ok(Mapping::Structured(spec.source.clone())),
-        MappingKind::Script => Ok(Mapping::Script {
-            source: spec.source.clone(),
-            limits: crate::runtime::Limits {
-                time: std::time::Duration::from_millis(u64::from(spec.limits.time_ms)),
-                memory_bytes: usize::try_from(spec.limits.memory_mb).unwrap_or(usize::MAX).saturating_mul(1 << 20),
-            },
-        }),
+        MappingKind::Script => Ok(Mapping::Script { source: spec.source.clone(), limits: spec.limits }),
     }
 }
 

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::StoreError;
-use crate::runtime::RequestInfo;
+use crate::request::RequestInfo;
 use crate::trigger::{Mode, Trigger, TriggerDoc};
 
 /// Where an event is in its delivery.
