@@ -23,7 +23,7 @@ use super::node::Node;
 use super::path::{CompiledPath, PathError};
 use super::template::Template;
 use crate::field_path;
-use crate::schema::{Found, PAYLOAD_KEYS};
+use crate::schema::{Found, PAYLOAD_KEYS, Rule, USER_IDS};
 
 /// Compiles the JSON text of a structured mapping.
 pub fn compile(source: &str) -> Result<Program, CompileErrors> {
@@ -103,7 +103,7 @@ impl Compiler {
     }
 
     fn target(&mut self, target: &Value) -> Node {
-        const FIELD: &str = "payload.target.usersById";
+        const FIELD: &str = USER_IDS;
         let Some(target) = self.object(target, "payload.target", &["usersById"]) else {
             return Node::Object(Vec::new());
         };
@@ -121,7 +121,12 @@ impl Compiler {
             }
             Some(leaf) => vec![self.leaf(leaf, FIELD)],
         };
-        Node::Object(vec![("usersById".to_owned(), Node::UserIds(leaves))])
+        let ids = Node::Flatten(leaves);
+        let ids = match Rule::of(FIELD) {
+            Some(rule) => Node::Rule(rule, Box::new(ids)),
+            None => ids,
+        };
+        Node::Object(vec![("usersById".to_owned(), ids)])
     }
 
     fn section(&mut self, section: &Value, field: &str, keys_required: bool) -> Vec<(String, Node)> {
