@@ -31,7 +31,8 @@ pub(crate) enum Node {
     /// normalised; when the rule requires items and there are none, an error naming what each
     /// part of the node gave.
     Rule(Rule, Box<Node>),
-    /// A script's `map(payload, request)`, run in the sandbox; its result as returned.
+    /// A script run in the sandbox: a script mapping's `map(payload, request)` (the root of its
+    /// program) or a structured mapping's script leaf; `null` (and a leaf's `undefined`) is nothing.
     Script(Script),
 }
 
@@ -142,20 +143,27 @@ impl Node {
                 Some(value)
             }
             Node::Script(script) => {
+                let failed = |context: &mut Context<'_>, error| {
+                    context.errors.push(match field.parent {
+                        None => MapError::Script(error),
+                        Some(_) => MapError::ScriptLeaf { field: field.render(), error },
+                    });
+                };
                 let payload = match serde_json::to_vec(body) {
                     Ok(payload) => payload,
                     Err(e) => {
                         let message = format!("cannot encode the payload: {e}");
-                        context.errors.push(MapError::Script(crate::runtime::ScriptError::Internal { message }));
+                        failed(context, crate::runtime::ScriptError::Internal { message });
                         return None;
                     }
                 };
                 let outcome = script.call(&payload, context.request);
                 context.console.extend(outcome.console);
                 match outcome.result {
+                    Ok(Value::Null) => None,
                     Ok(value) => Some(value),
                     Err(error) => {
-                        context.errors.push(MapError::Script(error));
+                        failed(context, error);
                         None
                     }
                 }
@@ -194,15 +202,24 @@ impl Node {
         }
     }
 
-    /// Calls `visit` with every JSONPath this node reads, in mapping order.
-    pub(crate) fn visit_paths<'a>(&'a self, visit: &mut impl FnMut(&'a CompiledPath)) {
+    /// Calls `visit` with every JSONPath and script this node reads, in mapping order.
+    pub(crate) fn visit_reads<'a>(&'a self, visit: &mut impl FnMut(Read<'a>)) {
         match self {
-            Node::Const(_) | Node::Script(_) => {}
-            Node::Path(path) => visit(path),
-            Node::Template(template) => template.paths().for_each(visit),
-            Node::Object(fields) => fields.iter().for_each(|(_, node)| node.visit_paths(visit)),
-            Node::Coalesce(nodes) | Node::Flatten(nodes) => nodes.iter().for_each(|node| node.visit_paths(visit)),
-            Node::Rule(_, node) => node.visit_paths(visit),
+            Node::Const(_) => {}
+            Node::Script(script) => visit(Read::Script(script)),
+            Node::Path(path) => visit(Read::Path(path)),
+            Node::Template(template) => template.paths().for_each(|path| visit(Read::Path(path))),
+            Node::Object(fields) => fields.iter().for_each(|(_, node)| node.visit_reads(visit)),
+            Node::Coalesce(nodes) | Node::Flatten(nodes) => nodes.iter().for_each(|node| node.visit_reads(visit)),
+            Node::Rule(_, node) => node.visit_reads(visit),
         }
     }
+}
+
+/// What a node reads of an input: a JSONPath, or anything (a script).
+pub(crate) enum Read<'a> {
+    /// The nodes a JSONPath selects.
+    Path(&'a CompiledPath),
+    /// Whatever the script touches.
+    Script(&'a Script),
 }

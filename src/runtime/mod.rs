@@ -18,6 +18,7 @@
 //! function scope, so one event cannot leave state for the next. See `docs/sandbox.md`.
 
 mod error;
+mod expression;
 mod host;
 mod instance;
 mod snapshot;
@@ -38,6 +39,7 @@ pub use crate::request::RequestInfo;
 pub use cache::ModuleSource;
 pub use error::{Named, RuntimeError, SCRIPT_NAME, ScriptError, StackFrame};
 
+use expression::Expression;
 use host::HostState;
 use instance::{Failure, Guest, TICK};
 
@@ -296,7 +298,19 @@ impl Sandbox {
             limits,
             pool: Mutex::new(vec![guest]),
             max_idle: idle_instances(),
+            expression: None,
         })
+    }
+
+    /// Compiles a script expression into a [`Script`] whose `map(payload, request)` returns the
+    /// expression's value, `payload` and `request` in scope; a function value is called with
+    /// `(payload, request)` and gives what it returns. `undefined` is returned as `null`. Errors
+    /// have their positions in the expression's text. Costs what [`Sandbox::compile`] costs.
+    pub fn compile_expression(&self, expression: &str, limits: Limits) -> Result<Script, ScriptError> {
+        let expression = Expression::new(expression);
+        let mut script = self.compile(&expression.wrapped(), limits).map_err(|error| expression.author_error(error))?;
+        script.expression = Some(expression);
+        Ok(script)
     }
 }
 
@@ -333,6 +347,8 @@ pub struct Script {
     pool: Mutex<Vec<Guest>>,
     /// Most idle instances kept.
     max_idle: usize,
+    /// For a script expression ([`Sandbox::compile_expression`]): its text, to place errors in it.
+    expression: Option<Expression>,
 }
 
 impl Script {
@@ -346,6 +362,11 @@ impl Script {
     /// `payload_json` is the raw request body (JSON). An instance that trapped or hit a limit is
     /// discarded; the next call gets a fresh one.
     pub fn call(&self, payload_json: &[u8], request: &RequestInfo) -> ScriptOutcome {
+        self.in_author_terms(self.call_pooled(payload_json, request))
+    }
+
+    /// [`Script::call`] before its error is placed in an expression's text.
+    fn call_pooled(&self, payload_json: &[u8], request: &RequestInfo) -> ScriptOutcome {
         let idle = self.pool.lock().ok().and_then(|mut pool| pool.pop());
         let guest = match idle {
             Some(guest) => guest,
@@ -363,10 +384,10 @@ impl Script {
     /// isolation, at the cost of an instance of the snapshot and a compilation of the script per
     /// event (a few hundred microseconds).
     pub fn call_in_fresh_instance(&self, payload_json: &[u8], request: &RequestInfo) -> ScriptOutcome {
-        match self.new_instance() {
+        self.in_author_terms(match self.new_instance() {
             Ok(guest) => self.call_in(guest, payload_json, request, false),
             Err(failure) => ScriptOutcome { result: Err(failure.error), console: failure.console },
-        }
+        })
     }
 
     /// Runs `map(payload, request)` once in a new instance and lists the payload properties it
@@ -375,6 +396,12 @@ impl Script {
     /// without a new `[*]` extends it). A property read by the result writer counts too.
     /// The shape check of script mappings is built from this run on the sample.
     pub fn call_recording_reads(&self, payload_json: &[u8], request: &RequestInfo) -> (ScriptOutcome, Vec<String>) {
+        let (outcome, reads) = self.record_reads(payload_json, request);
+        (self.in_author_terms(outcome), reads)
+    }
+
+    /// [`Script::call_recording_reads`] before its error is placed in an expression's text.
+    fn record_reads(&self, payload_json: &[u8], request: &RequestInfo) -> (ScriptOutcome, Vec<String>) {
         let mut guest = match self.new_instance() {
             Ok(guest) => guest,
             Err(failure) => {
@@ -392,6 +419,14 @@ impl Script {
             Ok((outcome, reads)) => (outcome, leaves(reads)),
             Err(Failure { error, console }) => (ScriptOutcome { result: Err(error), console }, Vec::new()),
         }
+    }
+
+    /// `outcome` with its error placed in the expression's text, for a script expression.
+    fn in_author_terms(&self, mut outcome: ScriptOutcome) -> ScriptOutcome {
+        if let Some(expression) = &self.expression {
+            outcome.result = outcome.result.map_err(|error| expression.author_error(error));
+        }
+        outcome
     }
 
     /// Calls `guest`, and returns it to the pool if `keep` and it is still healthy.

@@ -49,7 +49,7 @@ struct Bucket {
 /// The [`Mapping`] a stored spec compiles from.
 pub fn mapping_of(spec: &MappingSpec) -> Result<Mapping, ApiError> {
     match spec.kind {
-        MappingKind::Structured => Ok(Mapping::Structured(spec.source.clone())),
+        MappingKind::Structured => Ok(Mapping::Structured { source: spec.source.clone(), limits: spec.limits }),
         MappingKind::Script => Ok(Mapping::Script { source: spec.source.clone(), limits: spec.limits }),
     }
 }
