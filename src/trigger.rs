@@ -253,7 +253,7 @@ pub struct MappingSpec {
     pub kind: MappingKind,
     /// The source text (a structured mapping's JSON text, or a script).
     pub source: String,
-    /// Run limits (used by script mappings).
+    /// Run limits of its scripts (a script mapping, a structured mapping's script leaves).
     #[serde(default)]
     pub limits: Limits,
 }
