@@ -12,7 +12,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::mapping::path::{CompiledPath, PathError};
-use crate::runtime::RequestInfo;
+use crate::request::RequestInfo;
 use crate::trigger::DedupSpec;
 
 /// The longest window, in seconds (365 days).

@@ -70,7 +70,9 @@ pub fn jsonpath(data: &[u8]) {
 pub fn structured_mapping(data: &[u8]) {
     let [mapping, body] = parts(data);
     let Some(mapping) = text(mapping) else { return };
-    let Ok(program) = compile(&Mapping::Structured(mapping.to_owned())) else { return };
+    let Ok(program) = compile(&Mapping::Structured { source: mapping.to_owned(), limits: Limits::default() }) else {
+        return;
+    };
     let Ok(whole) = crate::document::parse(body) else { return };
     let projected = program.parse_body(body).expect("a body that parses whole also parses projected");
     let from_whole = program.run(&Input::from_body(whole));

@@ -42,6 +42,7 @@ pub mod mapping;
 pub mod metrics;
 pub mod presets;
 pub mod problem;
+pub mod request;
 pub mod runtime;
 pub mod sample;
 pub mod schema;

@@ -22,6 +22,42 @@ pub const MAX_USER_IDS: usize = 10_000;
 /// The keys allowed under `payload`, in output order.
 pub const PAYLOAD_KEYS: [&str; 4] = ["target", "detail", "notificationDetail", "metadata"];
 
+/// Where the user ids are.
+pub const USER_IDS: &str = "payload.target.usersById";
+
+/// A rule of the target schema that a structured mapping applies while it fills a field
+/// ([`Rule::of`] the field), before [`validate`] checks the whole result: it normalises what the
+/// mapping selected, and says when a field given no item at all is the mapping's error (which can
+/// name what each part of the mapping selected) rather than only the result's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rule {
+    /// `usersById`: an integer id becomes its decimal string (`42` → `"42"`; other values stay,
+    /// for validation to judge); at least one id is required.
+    UserIds,
+}
+
+impl Rule {
+    /// The rule of the field at `path` (`payload.target.usersById`), if it has one.
+    pub fn of(path: &str) -> Option<Rule> {
+        (path == USER_IDS).then_some(Rule::UserIds)
+    }
+
+    /// One item of the field, normalised.
+    pub fn normalise(self, item: Value) -> Value {
+        match (self, item) {
+            (Rule::UserIds, Value::Number(n)) if n.is_i64() || n.is_u64() => Value::String(n.to_string()),
+            (Rule::UserIds, other) => other,
+        }
+    }
+
+    /// Whether giving the field no item is an error.
+    pub fn requires_items(self) -> bool {
+        match self {
+            Rule::UserIds => true,
+        }
+    }
+}
+
 /// One way a result breaks the target schema, at one path.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SchemaError {
@@ -211,7 +247,7 @@ fn validate_payload(payload: &mut Map<String, Value>, errors: &mut Vec<SchemaErr
 }
 
 fn validate_target(target: Option<&mut Value>, errors: &mut Vec<SchemaError>) {
-    const PATH: &str = "payload.target.usersById";
+    const PATH: &str = USER_IDS;
     let target = match target {
         Some(Value::Object(target)) => target,
         Some(other) => return errors.push(not_an_object("payload.target", other)),
@@ -398,6 +434,17 @@ mod tests {
             ["other: unknown key; expected one of payload"]
         );
         assert_eq!(messages(json!({"payload": 3})), ["payload: expected an object, found number 3"]);
+    }
+
+    #[test]
+    fn the_user_ids_rule_writes_integers_as_text_and_requires_an_id() {
+        let rule = Rule::of("payload.target.usersById").unwrap();
+        assert_eq!(Rule::of("payload.detail.x"), None);
+        assert_eq!(rule.normalise(json!(42)), json!("42"));
+        assert_eq!(rule.normalise(json!(u64::MAX)), json!(u64::MAX.to_string()));
+        assert_eq!(rule.normalise(json!(4.5)), json!(4.5));
+        assert_eq!(rule.normalise(json!("u1")), json!("u1"));
+        assert!(rule.requires_items());
     }
 
     #[test]

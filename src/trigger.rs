@@ -19,6 +19,8 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+pub use crate::runtime::Limits;
+
 /// Whether a request makes a test event or a live one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -233,34 +235,6 @@ pub enum FlowTarget {
     },
 }
 
-/// Limits of a script mapping's run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Limits {
-    /// Wall-clock limit of one run, in milliseconds.
-    #[serde(default = "Limits::default_time_ms")]
-    pub time_ms: u32,
-    /// Memory limit of one run, in MiB.
-    #[serde(default = "Limits::default_memory_mb")]
-    pub memory_mb: u32,
-}
-
-impl Limits {
-    fn default_time_ms() -> u32 {
-        50
-    }
-
-    fn default_memory_mb() -> u32 {
-        32
-    }
-}
-
-impl Default for Limits {
-    fn default() -> Limits {
-        Limits { time_ms: Limits::default_time_ms(), memory_mb: Limits::default_memory_mb() }
-    }
-}
-
 /// The kind of a mapping.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -279,7 +253,7 @@ pub struct MappingSpec {
     pub kind: MappingKind,
     /// The source text (a structured mapping's JSON text, or a script).
     pub source: String,
-    /// Run limits (used by script mappings).
+    /// Run limits of its scripts (a script mapping, a structured mapping's script leaves).
     #[serde(default)]
     pub limits: Limits,
 }

@@ -64,7 +64,9 @@ impl fmt::Display for CliError {
                         f.write_str("\nerror: ")?;
                     }
                     match &error.kind {
-                        CompileErrorKind::Script(script) => write!(f, "{file}: {}", script.named(&file))?,
+                        CompileErrorKind::Script(script) if error.field.is_empty() => {
+                            write!(f, "{file}: {}", script.named(&file))?
+                        }
                         _ => write!(f, "{file}: {error}")?,
                     }
                 }
@@ -144,10 +146,10 @@ impl MappingArgs {
         let text = hookmap::document::text(&bytes).map_err(|error| CliError::Json { path: path.to_owned(), error })?;
         if path == Path::new("-") {
             let structured = text.trim_start_matches('\u{feff}').trim_start().starts_with('{');
-            return Ok(if structured { Mapping::Structured(text.to_owned()) } else { self.script(text) });
+            return Ok(if structured { self.structured(text) } else { self.script(text) });
         }
         match path.extension().and_then(|e| e.to_str()) {
-            Some("json") => Ok(Mapping::Structured(text.to_owned())),
+            Some("json") => Ok(self.structured(text)),
             Some("js") => Ok(self.script(text)),
             _ => Err(CliError::MappingKind { path: path.to_owned() }),
         }
@@ -155,12 +157,19 @@ impl MappingArgs {
 
     /// A script mapping of `source` with the limits given.
     fn script(&self, source: &str) -> Mapping {
-        Mapping::Script {
-            source: source.to_owned(),
-            limits: Limits {
-                time: Duration::from_millis(self.time_limit_ms),
-                memory_bytes: self.memory_limit_mb.saturating_mul(1 << 20),
-            },
+        Mapping::Script { source: source.to_owned(), limits: self.limits() }
+    }
+
+    /// A structured mapping of `source` whose script leaves run under the limits given.
+    fn structured(&self, source: &str) -> Mapping {
+        Mapping::Structured { source: source.to_owned(), limits: self.limits() }
+    }
+
+    /// The limits given on the command line.
+    fn limits(&self) -> Limits {
+        Limits {
+            time: Duration::from_millis(self.time_limit_ms),
+            memory_bytes: self.memory_limit_mb.saturating_mul(1 << 20),
         }
     }
 

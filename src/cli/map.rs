@@ -204,9 +204,10 @@ mod tests {
 
     #[test]
     fn large_streams_keep_their_order_across_threads() {
-        let program = compile(&hookmap::mapping::Mapping::Structured(
-            r#"{"payload":{"target":{"usersById":"$.id"}}}"#.to_owned(),
-        ))
+        let program = compile(&hookmap::mapping::Mapping::Structured {
+            source: r#"{"payload":{"target":{"usersById":"$.id"}}}"#.to_owned(),
+            limits: Default::default(),
+        })
         .unwrap();
         let count = BATCH_LINES * 2 + 17;
         let input: String =
@@ -228,9 +229,10 @@ mod tests {
 
     #[test]
     fn maps_each_line_and_goes_on_after_a_failure() {
-        let program = compile(&hookmap::mapping::Mapping::Structured(
-            r#"{"payload":{"target":{"usersById":"$.id"}}}"#.to_owned(),
-        ))
+        let program = compile(&hookmap::mapping::Mapping::Structured {
+            source: r#"{"payload":{"target":{"usersById":"$.id"}}}"#.to_owned(),
+            limits: Default::default(),
+        })
         .unwrap();
         let input = b"{\"id\":1}\n\n{\"id\":\n{\"x\":1}\n{\"id\":\"b\"}";
         let mut out = Vec::new();

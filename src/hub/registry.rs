@@ -49,14 +49,8 @@ struct Bucket {
 /// The [`Mapping`] a stored spec compiles from.
 pub fn mapping_of(spec: &MappingSpec) -> Result<Mapping, HubError> {
     match spec.kind {
-        MappingKind::Structured => Ok(Mapping::Structured(spec.source.clone())),
-        MappingKind::Script => Ok(Mapping::Script {
-            source: spec.source.clone(),
-            limits: crate::runtime::Limits {
-                time: std::time::Duration::from_millis(u64::from(spec.limits.time_ms)),
-                memory_bytes: usize::try_from(spec.limits.memory_mb).unwrap_or(usize::MAX).saturating_mul(1 << 20),
-            },
-        }),
+        MappingKind::Structured => Ok(Mapping::Structured { source: spec.source.clone(), limits: spec.limits }),
+        MappingKind::Script => Ok(Mapping::Script { source: spec.source.clone(), limits: spec.limits }),
     }
 }
 

@@ -94,7 +94,10 @@ mod tests {
     use super::*;
 
     fn mapping(id_path: &str) -> Mapping {
-        Mapping::Structured(format!(r#"{{"payload":{{"target":{{"usersById":"{id_path}"}}}}}}"#))
+        Mapping::Structured {
+            source: format!(r#"{{"payload":{{"target":{{"usersById":"{id_path}"}}}}}}"#),
+            limits: Default::default(),
+        }
     }
 
     #[test]

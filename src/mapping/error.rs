@@ -67,8 +67,14 @@ pub enum CompileErrorKind {
     BarePath(PathError),
     /// An invalid template.
     Template(TemplateError),
-    /// A script that does not compile (syntax error, no `map` function, a top level that throws).
+    /// A script that does not compile (syntax error, no `map` function, a top level that throws);
+    /// at a field for a script leaf, whose positions are in the leaf's text.
     Script(ScriptError),
+    /// A `script` LEAF whose value is not a string.
+    ScriptNotAString {
+        /// A description of what was found.
+        found: Found,
+    },
     /// The sandbox that runs scripts could not start.
     Sandbox(String),
     /// `skip` is an empty array.
@@ -122,6 +128,9 @@ impl fmt::Display for CompileError {
                 write!(f, "path: expected a JSONPath string starting with $, found {found}")
             }
             CompileErrorKind::TemplateNotAString { found } => write!(f, "template: expected a string, found {found}"),
+            CompileErrorKind::ScriptNotAString { found } => {
+                write!(f, "script: expected a JavaScript expression as a string, found {found}")
+            }
             CompileErrorKind::Path(error) => write!(f, "{error}"),
             CompileErrorKind::BarePath(error) => {
                 write!(f, "{error} (a literal text starting with $ is written {{\"const\": \"...\"}})")
@@ -146,11 +155,11 @@ impl fmt::Display for CompileError {
 }
 
 impl CompileError {
-    /// Where the error is, for an API answer: the mapping field, or `script` (with
-    /// [`CompileError::position`]) for a script's error.
+    /// Where the error is, for an API answer: the mapping field (a script leaf's too), or
+    /// `script` (with [`CompileError::position`]) for a script mapping's error.
     pub fn path(&self) -> &str {
         match &self.kind {
-            CompileErrorKind::Script(_) | CompileErrorKind::Sandbox(_) => SCRIPT_NAME,
+            CompileErrorKind::Script(_) | CompileErrorKind::Sandbox(_) if self.field.is_empty() => SCRIPT_NAME,
             _ => &self.field,
         }
     }
@@ -207,8 +216,17 @@ pub enum MapError {
     },
     /// The mapped result breaks the target schema.
     Schema(SchemaError),
-    /// A script did not produce a result: it threw, hit a limit, or returned something that is not JSON.
+    /// A script mapping did not produce a result: it threw, hit a limit, or returned something
+    /// that is not JSON.
     Script(ScriptError),
+    /// A script leaf of a structured mapping did not produce a value (the field is left out);
+    /// its positions are in the leaf's text.
+    ScriptLeaf {
+        /// The mapping field of the leaf.
+        field: String,
+        /// Why.
+        error: ScriptError,
+    },
     /// A script returned `{skip: …}` that is not a skip: `skip` is neither a non-empty
     /// string nor `true`, or other keys come with it.
     InvalidSkip {
@@ -218,11 +236,13 @@ pub enum MapError {
 }
 
 impl MapError {
-    /// The mapping field (or result path) the error is about; `script` for a script's own
-    /// error, whose line and column are [`MapError::position`].
+    /// The mapping field (or result path) the error is about; `script` for a script mapping's
+    /// own error. A script's line and column are [`MapError::position`].
     pub fn field(&self) -> &str {
         match self {
-            MapError::NoUserIds { field, .. } | MapError::Query { field, .. } => field,
+            MapError::NoUserIds { field, .. } | MapError::Query { field, .. } | MapError::ScriptLeaf { field, .. } => {
+                field
+            }
             MapError::Schema(error) => &error.path,
             MapError::Script(_) => SCRIPT_NAME,
             MapError::InvalidSkip { .. } => "skip",
@@ -232,7 +252,7 @@ impl MapError {
     /// The 1-based line and column in a script's source, when the error has one.
     pub fn position(&self) -> Option<(u32, u32)> {
         match self {
-            MapError::Script(error) => error.position(),
+            MapError::Script(error) | MapError::ScriptLeaf { error, .. } => error.position(),
             _ => None,
         }
     }
@@ -257,6 +277,7 @@ impl fmt::Display for MapError {
             MapError::Query { field, path, message } => write!(f, "{field}: JSONPath {path} failed: {message}"),
             MapError::Schema(error) => write!(f, "{error}"),
             MapError::Script(error) => write!(f, "{error}"),
+            MapError::ScriptLeaf { field, error } => write!(f, "{field}: {error}"),
             MapError::InvalidSkip { message } => write!(f, "skip: {message}"),
         }
     }

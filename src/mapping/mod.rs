@@ -19,16 +19,22 @@ pub mod template;
 use serde_json::Value;
 
 pub use error::{CompileError, CompileErrorKind, CompileErrors, EmptyLeaf, MapError, MapErrors};
-use node::{Context, Field, Node};
+use node::{Context, Field, Node, Read};
 
-pub use crate::runtime::{ConsoleLine, Limits, RequestInfo};
+pub use crate::request::RequestInfo;
+pub use crate::runtime::{ConsoleLine, Limits};
 
 /// What a mapping author writes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Mapping {
     /// A structured mapping: the JSON text of a document mirroring the target schema,
-    /// whose leaves are JSONPaths, constants and templates (see [`structured`]).
-    Structured(String),
+    /// whose leaves are JSONPaths, constants, templates and scripts (see [`structured`]).
+    Structured {
+        /// The JSON text.
+        source: String,
+        /// Time and memory limits of each run of each script leaf.
+        limits: Limits,
+    },
     /// A script mapping: JavaScript defining `function map(payload, request)`, run in
     /// the sandbox under its limits (see [`script`]).
     Script {
@@ -43,7 +49,7 @@ impl Mapping {
     /// A short name of the mapping's kind, part of the cache key.
     pub fn kind(&self) -> &'static str {
         match self {
-            Mapping::Structured(_) => "structured",
+            Mapping::Structured { .. } => "structured",
             Mapping::Script { .. } => "script",
         }
     }
@@ -51,16 +57,14 @@ impl Mapping {
     /// The mapping's source text.
     pub fn source(&self) -> &str {
         match self {
-            Mapping::Structured(source) | Mapping::Script { source, .. } => source,
+            Mapping::Structured { source, .. } | Mapping::Script { source, .. } => source,
         }
     }
 
     /// The settings besides the source that change the compiled program, as text (part of the cache key).
     pub fn settings(&self) -> String {
-        match self {
-            Mapping::Structured(_) => String::new(),
-            Mapping::Script { limits, .. } => format!("{}ns/{}B", limits.time.as_nanos(), limits.memory_bytes),
-        }
+        let (Mapping::Structured { limits, .. } | Mapping::Script { limits, .. }) = self;
+        format!("{}ns/{}B", limits.time.as_nanos(), limits.memory_bytes)
     }
 }
 
@@ -113,14 +117,14 @@ impl Skip {
         serde_json::json!({"skipped": true, "reason": self.reason})
     }
 
-    /// The skip a script's result asks for: `null`, or an object whose only key is `skip`
-    /// holding a non-empty reason or `true`. `None` for any other result (mapped as an event);
-    /// an error for a `skip` key that is not one of these.
-    fn of_script_result(result: &Value) -> Option<Result<Skip, MapError>> {
+    /// The skip a program's result asks for: nothing (a script returned `null`), or an object
+    /// whose only key is `skip` holding a non-empty reason or `true`. `None` for any other
+    /// result (mapped as an event); an error for a `skip` key that is not one of these.
+    fn of_result(result: Option<&Value>) -> Option<Result<Skip, MapError>> {
         let invalid = |message: String| Some(Err(MapError::InvalidSkip { message }));
         match result {
-            Value::Null => Some(Ok(Skip { reason: None })),
-            Value::Object(map) => {
+            None => Some(Ok(Skip { reason: None })),
+            Some(Value::Object(map)) => {
                 let skip = map.get("skip")?;
                 if let Some(other) = map.keys().find(|k| *k != "skip") {
                     return invalid(format!(
@@ -168,7 +172,7 @@ pub struct Program {
 /// mapping field it is in.
 pub fn compile(mapping: &Mapping) -> Result<Program, CompileErrors> {
     match mapping {
-        Mapping::Structured(source) => structured::compile(source),
+        Mapping::Structured { source, limits } => structured::compile(source, *limits),
         Mapping::Script { source, limits } => script::compile(source, *limits),
     }
 }
@@ -176,13 +180,13 @@ pub fn compile(mapping: &Mapping) -> Result<Program, CompileErrors> {
 impl Program {
     fn new(root: Node, filter: filter::Filter) -> Program {
         let mut paths = Vec::new();
-        root.visit_paths(&mut |path| paths.push(path));
+        let mut scripts = false;
+        root.visit_reads(&mut |read| match read {
+            Read::Path(path) => paths.push(path),
+            Read::Script(_) => scripts = true,
+        });
         // A script may read anything, and a filter may test the whole body: both get it all.
-        let projection = if matches!(root, Node::Script(_)) || !filter.is_empty() {
-            None
-        } else {
-            projection::Projection::of(&paths)
-        };
+        let projection = if scripts || !filter.is_empty() { None } else { projection::Projection::of(&paths) };
         let mut reads: Vec<String> = Vec::new();
         for path in paths {
             if !reads.iter().any(|p| p == path.source()) {
@@ -202,19 +206,38 @@ impl Program {
         }
     }
 
-    /// The JSONPaths this program reads, each once, in mapping order.
+    /// The JSONPaths this program reads, each once, in mapping order. A script (a script
+    /// mapping, or a structured mapping's script leaf) may read anything: what it reads is not
+    /// listed here but recorded by [`Program::reads_on`], and a program with a script parses
+    /// bodies whole.
     pub fn reads(&self) -> &[String] {
         &self.reads
     }
 
-    /// The JSONPaths this program reads when it maps `input`: a structured mapping's
-    /// [`Program::reads`]; for a script, the payload properties it read while mapping `input`
-    /// once in a new instance ([`crate::runtime::Script::call_recording_reads`]); a run that
-    /// threw still counts what it read before. The shape check's `referenced` paths come from here.
+    /// The JSONPaths this program reads when it maps `input`, each once, in mapping order: its
+    /// [`Program::reads`], and for each script the payload properties it read while mapping
+    /// `input` once in a new instance ([`crate::runtime::Script::call_recording_reads`]; a run
+    /// that threw still counts what it read before). The shape check's `referenced` paths come
+    /// from here.
     pub fn reads_on(&self, input: &Input) -> Vec<String> {
-        let Node::Script(script) = &self.root else { return self.reads.clone() };
-        let Ok(payload) = serde_json::to_vec(&input.body) else { return Vec::new() };
-        script.call_recording_reads(&payload, &input.request).1
+        let mut reads: Vec<String> = Vec::new();
+        let mut payload = None;
+        self.root.visit_reads(&mut |read| {
+            let found = match read {
+                Read::Path(path) => vec![path.source().to_owned()],
+                Read::Script(script) => {
+                    let payload = payload.get_or_insert_with(|| serde_json::to_vec(&input.body).ok());
+                    let Some(payload) = payload else { return };
+                    script.call_recording_reads(payload, &input.request).1
+                }
+            };
+            for read in found {
+                if !reads.contains(&read) {
+                    reads.push(read);
+                }
+            }
+        });
+        reads
     }
 
     /// Maps `input` into the target schema and validates the result: the mapped
@@ -235,9 +258,9 @@ impl Program {
             Context { body: &input.body, request: &input.request, errors: Vec::new(), console: Vec::new() };
         let mapped = self.root.eval(&mut context, &Field::ROOT);
         let Context { mut errors, console, .. } = context;
+        // Only a script's result can be nothing or `{skip: …}` at the root.
         if errors.is_empty()
-            && matches!(self.root, Node::Script(_))
-            && let Some(skip) = mapped.as_ref().and_then(Skip::of_script_result)
+            && let Some(skip) = Skip::of_result(mapped.as_ref())
         {
             let result = skip.map(Mapped::Skipped).map_err(|error| MapErrors(vec![error]));
             return Outcome { result, console };

@@ -6,7 +6,9 @@ use super::error::{EmptyLeaf, MapError};
 use super::path::CompiledPath;
 use super::template::Template;
 use crate::field_path;
-use crate::runtime::{ConsoleLine, RequestInfo, Script};
+use crate::request::RequestInfo;
+use crate::runtime::{ConsoleLine, Script};
+use crate::schema::Rule;
 
 /// One node of a compiled mapping.
 #[derive(Debug)]
@@ -22,10 +24,15 @@ pub(crate) enum Node {
     Object(Vec<(String, Node)>),
     /// The first of its nodes that gives something: a path with its default.
     Coalesce(Vec<Node>),
-    /// User ids: the results of its nodes flattened one level, integers turned into
-    /// their decimal strings. Giving no id at all is an error.
-    UserIds(Vec<Node>),
-    /// A script's `map(payload, request)`, run in the sandbox; its result as returned.
+    /// An array of its nodes' values in order: an array value is spliced in (flattened one
+    /// level), a node that gives nothing adds nothing.
+    Flatten(Vec<Node>),
+    /// Its node's value under a rule of the target schema for the field ([`Rule`]): each item
+    /// normalised; when the rule requires items and there are none, an error naming what each
+    /// part of the node gave.
+    Rule(Rule, Box<Node>),
+    /// A script run in the sandbox: a script mapping's `map(payload, request)` (the root of its
+    /// program) or a structured mapping's script leaf; `null` (and a leaf's `undefined`) is nothing.
     Script(Script),
 }
 
@@ -109,45 +116,81 @@ impl Node {
                 Some(Value::Object(out))
             }
             Node::Coalesce(nodes) => nodes.iter().find_map(|node| node.eval(context, field)),
-            Node::UserIds(leaves) => {
-                let mut ids = Vec::new();
-                let mut empty = Vec::new();
-                for leaf in leaves {
-                    match leaf.eval(context, field) {
-                        None => empty.push(EmptyLeaf { leaf: leaf.describe(), empty_array: false }),
-                        Some(Value::Array(items)) if items.is_empty() => {
-                            empty.push(EmptyLeaf { leaf: leaf.describe(), empty_array: true })
-                        }
-                        Some(Value::Array(items)) => ids.extend(items.into_iter().map(id_text)),
-                        Some(value) => ids.push(id_text(value)),
+            Node::Flatten(nodes) => {
+                let mut items = Vec::new();
+                for node in nodes {
+                    match node.eval(context, field) {
+                        None => {}
+                        Some(Value::Array(values)) => items.extend(values),
+                        Some(value) => items.push(value),
                     }
                 }
-                if ids.is_empty() {
-                    context.errors.push(MapError::NoUserIds { field: field.render(), leaves: empty });
+                Some(Value::Array(items))
+            }
+            Node::Rule(rule, node) => {
+                let value = match node.eval(context, field) {
+                    Some(Value::Array(items)) => {
+                        Value::Array(items.into_iter().map(|item| rule.normalise(item)).collect())
+                    }
+                    Some(value) => rule.normalise(value),
+                    None => Value::Array(Vec::new()),
+                };
+                if rule.requires_items() && value.as_array().is_some_and(Vec::is_empty) {
+                    let leaves = node.why_empty(context);
+                    context.errors.push(MapError::NoUserIds { field: field.render(), leaves });
                     return None;
                 }
-                Some(Value::Array(ids))
+                Some(value)
             }
             Node::Script(script) => {
+                let failed = |context: &mut Context<'_>, error| {
+                    context.errors.push(match field.parent {
+                        None => MapError::Script(error),
+                        Some(_) => MapError::ScriptLeaf { field: field.render(), error },
+                    });
+                };
                 let payload = match serde_json::to_vec(body) {
                     Ok(payload) => payload,
                     Err(e) => {
                         let message = format!("cannot encode the payload: {e}");
-                        context.errors.push(MapError::Script(crate::runtime::ScriptError::Internal { message }));
+                        failed(context, crate::runtime::ScriptError::Internal { message });
                         return None;
                     }
                 };
                 let outcome = script.call(&payload, context.request);
                 context.console.extend(outcome.console);
                 match outcome.result {
+                    Ok(Value::Null) => None,
                     Ok(value) => Some(value),
                     Err(error) => {
-                        context.errors.push(MapError::Script(error));
+                        failed(context, error);
                         None
                     }
                 }
             }
         }
+    }
+
+    /// Why this node gave no item: for each of its parts (its nodes for a [`Node::Flatten`]),
+    /// whether it gave nothing or an empty array. Evaluates the parts again, on a scratch
+    /// context: this runs only for the error.
+    fn why_empty(&self, context: &Context<'_>) -> Vec<EmptyLeaf> {
+        let parts = match self {
+            Node::Flatten(nodes) => nodes.as_slice(),
+            other => std::slice::from_ref(other),
+        };
+        let mut scratch =
+            Context { body: context.body, request: context.request, errors: Vec::new(), console: Vec::new() };
+        parts
+            .iter()
+            .filter_map(|part| match part.eval(&mut scratch, &Field::ROOT) {
+                None => Some(EmptyLeaf { leaf: part.describe(), empty_array: false }),
+                Some(Value::Array(items)) if items.is_empty() => {
+                    Some(EmptyLeaf { leaf: part.describe(), empty_array: true })
+                }
+                Some(_) => None,
+            })
+            .collect()
     }
 
     /// How an error names this node: its JSONPath, or `a constant`.
@@ -159,22 +202,24 @@ impl Node {
         }
     }
 
-    /// Calls `visit` with every JSONPath this node reads, in mapping order.
-    pub(crate) fn visit_paths<'a>(&'a self, visit: &mut impl FnMut(&'a CompiledPath)) {
+    /// Calls `visit` with every JSONPath and script this node reads, in mapping order.
+    pub(crate) fn visit_reads<'a>(&'a self, visit: &mut impl FnMut(Read<'a>)) {
         match self {
-            Node::Const(_) | Node::Script(_) => {}
-            Node::Path(path) => visit(path),
-            Node::Template(template) => template.paths().for_each(visit),
-            Node::Object(fields) => fields.iter().for_each(|(_, node)| node.visit_paths(visit)),
-            Node::Coalesce(nodes) | Node::UserIds(nodes) => nodes.iter().for_each(|node| node.visit_paths(visit)),
+            Node::Const(_) => {}
+            Node::Script(script) => visit(Read::Script(script)),
+            Node::Path(path) => visit(Read::Path(path)),
+            Node::Template(template) => template.paths().for_each(|path| visit(Read::Path(path))),
+            Node::Object(fields) => fields.iter().for_each(|(_, node)| node.visit_reads(visit)),
+            Node::Coalesce(nodes) | Node::Flatten(nodes) => nodes.iter().for_each(|node| node.visit_reads(visit)),
+            Node::Rule(_, node) => node.visit_reads(visit),
         }
     }
 }
 
-/// An integer id becomes its decimal string; anything else is kept for validation.
-fn id_text(value: Value) -> Value {
-    match value {
-        Value::Number(n) if n.is_i64() || n.is_u64() => Value::String(n.to_string()),
-        other => other,
-    }
+/// What a node reads of an input: a JSONPath, or anything (a script).
+pub(crate) enum Read<'a> {
+    /// The nodes a JSONPath selects.
+    Path(&'a CompiledPath),
+    /// Whatever the script touches.
+    Script(&'a Script),
 }

@@ -229,12 +229,13 @@ mod tests {
 
     #[test]
     fn a_program_maps_a_projected_body_as_it_maps_the_whole_body() {
-        let program = compile(&Mapping::Structured(
-            r#"{"payload": {"target": {"usersById": ["$.ids", "$.owner.id"]},
+        let program = compile(&Mapping::Structured {
+            source: r#"{"payload": {"target": {"usersById": ["$.ids", "$.owner.id"]},
                 "detail": {"t": {"template": "{$.a.b} {$.list[2]}"}, "n": {"path": "$.none", "default": 0}},
                 "notificationDetail": {"o": "$.owner"}}}"#
                 .to_owned(),
-        ))
+            limits: Default::default(),
+        })
         .unwrap();
         let text = r#"{"ids": [1, "x"], "owner": {"id": "o", "name": "N"}, "a": {"b": true, "z": 1}, "list": [0, 1, 2, 3], "other": {"deep": [1, 2]}}"#;
         let whole = program.run(&Input::from_body(serde_json::from_str(text).unwrap()));

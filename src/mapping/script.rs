@@ -1,6 +1,7 @@
 //! Script mappings: JavaScript defining `function map(payload, request)`, compiled once
 //! in the process-wide sandbox ([`crate::runtime::Sandbox`]) into a [`Program`] whose
-//! root is a script node.
+//! root is a script node, the node a structured mapping's script leaf compiles to too
+//! ([`leaf`]).
 //!
 //! The script returns `{payload: {target: {usersById}, detail, notificationDetail, metadata}}`;
 //! missing sections become `{}` and the result is validated with the target schema,
@@ -41,6 +42,13 @@ pub fn compile(source: &str, limits: Limits) -> Result<Program, CompileErrors> {
     let sandbox = start_sandbox().map_err(|e| error(CompileErrorKind::Sandbox(e.to_string())))?;
     let script = sandbox.compile(source, limits).map_err(|e| error(CompileErrorKind::Script(e)))?;
     Ok(Program::new(Node::Script(script), super::filter::Filter::default()))
+}
+
+/// Compiles a structured mapping's script leaf (an expression, or a function of `payload` and
+/// `request`) into a script node, in the process-wide sandbox.
+pub(crate) fn leaf(expression: &str, limits: Limits) -> Result<Node, CompileErrorKind> {
+    let sandbox = start_sandbox().map_err(|e| CompileErrorKind::Sandbox(e.to_string()))?;
+    sandbox.compile_expression(expression, limits).map(Node::Script).map_err(CompileErrorKind::Script)
 }
 
 #[cfg(test)]

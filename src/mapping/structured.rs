@@ -11,36 +11,40 @@
 //! `usersById` is a LEAF or an array of LEAFs; `detail`, `notificationDetail` and
 //! `metadata` are objects whose values are LEAFs. A LEAF is a string starting with
 //! `$` (a JSONPath), any other scalar (a constant), `{"const": ANY}`,
-//! `{"path": "$...", "default": ANY}` or `{"template": "..."}`. Optional `skip` and `only`
+//! `{"path": "$...", "default": ANY}`, `{"template": "..."}` or `{"script": "payload.a + payload.b"}`
+//! (a JavaScript expression, or a function of `payload` and `request`, run in the sandbox under
+//! the mapping's limits; `null` or `undefined` leaves the field out). Optional `skip` and `only`
 //! rules beside `payload` skip a body before it is mapped (see [`super::filter`]).
 
 use serde_json::{Map, Value};
 
-use super::Program;
 use super::error::{CompileError, CompileErrorKind, CompileErrors};
 use super::filter::Filter;
 use super::node::Node;
 use super::path::{CompiledPath, PathError};
 use super::template::Template;
+use super::{Limits, Program};
 use crate::field_path;
-use crate::schema::{Found, PAYLOAD_KEYS};
+use crate::schema::{Found, PAYLOAD_KEYS, Rule, USER_IDS};
 
-/// Compiles the JSON text of a structured mapping.
-pub fn compile(source: &str) -> Result<Program, CompileErrors> {
+/// Compiles the JSON text of a structured mapping whose script leaves run under `limits`.
+pub fn compile(source: &str, limits: Limits) -> Result<Program, CompileErrors> {
     let document = crate::document::parse(source.as_bytes())
         .map_err(|e| CompileErrors(vec![CompileError { field: String::new(), kind: CompileErrorKind::Json(e) }]))?;
-    compile_document(&document)
+    compile_document(&document, limits)
 }
 
-/// Compiles a structured mapping that is already parsed.
-pub fn compile_document(document: &Value) -> Result<Program, CompileErrors> {
-    let mut compiler = Compiler { errors: Vec::new() };
+/// Compiles a structured mapping that is already parsed, whose script leaves run under `limits`.
+pub fn compile_document(document: &Value, limits: Limits) -> Result<Program, CompileErrors> {
+    let mut compiler = Compiler { errors: Vec::new(), limits };
     let (root, filter) = compiler.root(document);
     if compiler.errors.is_empty() { Ok(Program::new(root, filter)) } else { Err(CompileErrors(compiler.errors)) }
 }
 
 struct Compiler {
     errors: Vec<CompileError>,
+    /// The limits of script leaves.
+    limits: Limits,
 }
 
 impl Compiler {
@@ -103,7 +107,7 @@ impl Compiler {
     }
 
     fn target(&mut self, target: &Value) -> Node {
-        const FIELD: &str = "payload.target.usersById";
+        const FIELD: &str = USER_IDS;
         let Some(target) = self.object(target, "payload.target", &["usersById"]) else {
             return Node::Object(Vec::new());
         };
@@ -121,7 +125,12 @@ impl Compiler {
             }
             Some(leaf) => vec![self.leaf(leaf, FIELD)],
         };
-        Node::Object(vec![("usersById".to_owned(), Node::UserIds(leaves))])
+        let ids = Node::Flatten(leaves);
+        let ids = match Rule::of(FIELD) {
+            Some(rule) => Node::Rule(rule, Box::new(ids)),
+            None => ids,
+        };
+        Node::Object(vec![("usersById".to_owned(), ids)])
     }
 
     fn section(&mut self, section: &Value, field: &str, keys_required: bool) -> Vec<(String, Node)> {
@@ -176,6 +185,16 @@ impl Compiler {
                 },
                 other => {
                     self.error(field, CompileErrorKind::TemplateNotAString { found: Found::of(other) });
+                    Node::Const(Value::Null)
+                }
+            },
+            ["script"] => match &map["script"] {
+                Value::String(expression) => super::script::leaf(expression, self.limits).unwrap_or_else(|kind| {
+                    self.error(field, kind);
+                    Node::Const(Value::Null)
+                }),
+                other => {
+                    self.error(field, CompileErrorKind::ScriptNotAString { found: Found::of(other) });
                     Node::Const(Value::Null)
                 }
             },
@@ -234,8 +253,8 @@ mod tests {
     use serde_json::json;
 
     fn run(mapping: Value, body: Value) -> Result<Value, Vec<String>> {
-        let program =
-            compile_document(&mapping).map_err(|e| e.0.iter().map(ToString::to_string).collect::<Vec<_>>())?;
+        let program = compile_document(&mapping, Limits::default())
+            .map_err(|e| e.0.iter().map(ToString::to_string).collect::<Vec<_>>())?;
         program
             .run(&Input::from_body(body))
             .map(|mapped| mapped.event().expect("an event"))
@@ -243,7 +262,7 @@ mod tests {
     }
 
     fn compile_errors(mapping: Value) -> Vec<String> {
-        compile_document(&mapping).unwrap_err().0.iter().map(ToString::to_string).collect()
+        compile_document(&mapping, Limits::default()).unwrap_err().0.iter().map(ToString::to_string).collect()
     }
 
     #[test]
@@ -350,17 +369,98 @@ mod tests {
 
     #[test]
     fn json_syntax_errors_have_line_and_column() {
-        let errors = compile("{\n \"payload\": }").unwrap_err();
+        let errors = compile("{\n \"payload\": }", Limits::default()).unwrap_err();
         assert_eq!(errors.to_string(), "2:13: invalid JSON: expected value");
     }
 
     #[test]
     fn programs_record_the_paths_they_read() {
-        let program = compile_document(&json!({"payload": {
-            "target": {"usersById": ["$.a", {"path": "$.b", "default": 1}]},
-            "detail": {"t": {"template": "{$.c} {$.a}"}}
-        }}))
+        let program = compile_document(
+            &json!({"payload": {
+                "target": {"usersById": ["$.a", {"path": "$.b", "default": 1}]},
+                "detail": {"t": {"template": "{$.c} {$.a}"}}
+            }}),
+            Limits::default(),
+        )
         .unwrap();
         assert_eq!(program.reads(), ["$.a", "$.b", "$.c"]);
+    }
+
+    #[test]
+    fn script_leaves_give_values_and_null_or_undefined_leaves_the_field_out() {
+        let program = compile_document(
+            &json!({"payload": {
+                "target": {"usersById": [{"script": "payload.ids.map(String)"}, "$.owner"]},
+                "detail": {
+                    "sum": {"script": "payload.a + payload.b"},
+                    "line": {"script": "function (payload, request) {\n  return request.method + ' ' + payload.kind;\n}"},
+                    "arrow": {"script": "(p) => p.kind.toUpperCase()"},
+                    "undefined": {"script": "payload.missing"},
+                    "null": {"script": "null"},
+                    "kept": {"const": null}
+                }
+            }}),
+            Limits::default(),
+        )
+        .unwrap();
+        let body = json!({"ids": [1, 2], "owner": "o", "a": 2, "b": 3, "kind": "ping", "unread": {"x": 1}});
+        assert_eq!(
+            program.run(&Input::from_body(body.clone())).unwrap().event().unwrap(),
+            json!({"payload": {
+                "target": {"usersById": ["1", "2", "o"]},
+                "detail": {"sum": 5, "line": "POST ping", "arrow": "PING", "kept": null},
+                "notificationDetail": {}, "metadata": {}
+            }})
+        );
+        // A script leaf may read anything: its reads are those of a run, and bodies are parsed whole.
+        assert_eq!(program.reads(), ["$.owner"]);
+        assert_eq!(program.reads_on(&Input::from_body(body)), ["$['ids']", "$.owner", "$['a']", "$['b']", "$['kind']"]);
+        assert_eq!(program.parse_body(br#"{"owner": "o", "deep": [1]}"#).unwrap(), json!({"owner": "o", "deep": [1]}));
+    }
+
+    #[test]
+    fn a_script_leaf_that_gives_no_id_is_named_like_a_path() {
+        assert_eq!(
+            run(json!({"payload": {"target": {"usersById": [{"script": "payload.ids"}, "$.x"]}}}), json!({"ids": []}))
+                .unwrap_err(),
+            ["payload.target.usersById: no user ids: $.x selected nothing; a constant selected an empty array"]
+        );
+    }
+
+    #[test]
+    fn script_leaf_errors_name_the_field_and_the_position_in_the_leaf() {
+        let errors = compile_document(
+            &json!({"payload": {"target": {"usersById": "$.id"}, "detail": {"a": {"script": "payload.a +"}, "b": {"script": 3}}}}),
+            Limits::default(),
+        )
+        .unwrap_err();
+        assert_eq!(errors.0[0].path(), "payload.detail.a");
+        assert_eq!(errors.0[0].position(), Some((1, 12)));
+        assert!(errors.0[0].to_string().starts_with("payload.detail.a: syntax error: "), "{}", errors.0[0]);
+        assert!(
+            errors.0[0].to_string().contains("--> script:1:12\n1 | payload.a +\n  |            ^"),
+            "{}",
+            errors.0[0]
+        );
+        assert_eq!(
+            errors.0[1].to_string(),
+            "payload.detail.b: script: expected a JavaScript expression as a string, found number 3"
+        );
+
+        let program = compile_document(
+            &json!({"payload": {"target": {"usersById": "$.id"}, "detail": {
+                "t": {"script": "function (payload) {\n  if (payload.id) {\n    throw new Error('no ' + payload.id);\n  }\n}"}
+            }}}),
+            Limits { time: std::time::Duration::from_millis(500), ..Limits::default() },
+        )
+        .unwrap();
+        let errors = program.run(&Input::from_body(json!({"id": "u1"}))).unwrap_err();
+        assert_eq!(errors.0.len(), 1);
+        assert_eq!(errors.0[0].field(), "payload.detail.t");
+        assert_eq!(errors.0[0].position(), Some((3, 11)));
+        assert_eq!(
+            errors.to_string(),
+            "payload.detail.t: uncaught exception: Error: no u1 (script:3:11)\n    at <anonymous> (script:3:11)"
+        );
     }
 }

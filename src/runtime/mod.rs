@@ -18,6 +18,7 @@
 //! function scope, so one event cannot leave state for the next. See `docs/sandbox.md`.
 
 mod error;
+mod expression;
 mod host;
 mod instance;
 mod snapshot;
@@ -34,9 +35,11 @@ use std::time::Duration;
 use serde_json::Value;
 use wasmtime::{Config, Engine, InstancePre, Module, Strategy};
 
+pub use crate::request::RequestInfo;
 pub use cache::ModuleSource;
 pub use error::{Named, RuntimeError, SCRIPT_NAME, ScriptError, StackFrame};
 
+use expression::Expression;
 use host::HostState;
 use instance::{Failure, Guest, TICK};
 
@@ -46,8 +49,10 @@ const GUEST_WASM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/sandbox-gues
 /// Native (wasm) stack a guest may use, bytes; exceeding it is a [`ScriptError::StackOverflow`].
 const MAX_WASM_STACK: usize = 1024 * 1024;
 
-/// Resource limits of one script, for each call.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Resource limits of one script, for each call. Written in a trigger's mapping as
+/// `{"timeMs": 50, "memoryMb": 32}` (each key optional, with the defaults below).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(from = "LimitsJson", into = "LimitsJson")]
 pub struct Limits {
     /// Wall time of one call (default 50 ms).
     pub time: Duration,
@@ -61,91 +66,43 @@ impl Default for Limits {
     }
 }
 
-/// The request an event came with, as the script sees it in `request`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct RequestInfo {
-    /// HTTP method, e.g. `POST`.
-    pub method: String,
-    /// Header names (lower-case) and values; a repeated name is joined with `, `.
-    pub headers: Vec<(String, String)>,
-    /// Query parameters; for a repeated name the first value is kept.
-    pub query: Vec<(String, String)>,
-    /// When the request was received, RFC 3339.
-    pub received_at: String,
+/// [`Limits`] as JSON: whole milliseconds and MiB.
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct LimitsJson {
+    /// Wall-clock limit of one run, in milliseconds.
+    #[serde(default = "LimitsJson::default_time_ms")]
+    time_ms: u32,
+    /// Memory limit of one run, in MiB.
+    #[serde(default = "LimitsJson::default_memory_mb")]
+    memory_mb: u32,
 }
 
-impl RequestInfo {
-    /// A `POST` with no headers and no query, received at `received_at_ms` (Unix ms): the
-    /// request a body alone is mapped with (the CLI, a sample, a test event).
-    pub fn bare(received_at_ms: i64) -> RequestInfo {
-        RequestInfo {
-            method: "POST".to_owned(),
-            received_at: crate::clock::rfc3339(received_at_ms),
-            ..RequestInfo::default()
-        }
+impl LimitsJson {
+    fn default_time_ms() -> u32 {
+        LimitsJson::from(Limits::default()).time_ms
     }
 
-    /// Reads a request object `{method, headers, query, receivedAt}` (every key optional: `POST`,
-    /// none, none, `received_at`); header names are lower-cased. Errors name the offending key.
-    pub fn from_json(value: &Value, received_at: &str) -> Result<RequestInfo, String> {
-        let Value::Object(object) = value else {
-            return Err("expected an object {method, headers, query, receivedAt}".into());
-        };
-        if let Some(unknown) =
-            object.keys().find(|k| !["method", "headers", "query", "receivedAt"].contains(&k.as_str()))
-        {
-            return Err(format!("{unknown}: unknown key; expected method, headers, query, receivedAt"));
-        }
-        let text = |key: &str, default: &str| match object.get(key) {
-            None => Ok(default.to_owned()),
-            Some(Value::String(s)) => Ok(s.clone()),
-            Some(_) => Err(format!("{key}: expected a string")),
-        };
-        let pairs = |key: &str, lower: bool| -> Result<Vec<(String, String)>, String> {
-            match object.get(key) {
-                None => Ok(Vec::new()),
-                Some(Value::Object(map)) => map
-                    .iter()
-                    .map(|(k, v)| match v {
-                        Value::String(s) => Ok((if lower { k.to_lowercase() } else { k.clone() }, s.clone())),
-                        _ => Err(format!("{key}.{k}: expected a string")),
-                    })
-                    .collect(),
-                Some(_) => Err(format!("{key}: expected an object of strings")),
-            }
-        };
-        Ok(RequestInfo {
-            method: text("method", "POST")?,
-            headers: pairs("headers", true)?,
-            query: pairs("query", false)?,
-            received_at: text("receivedAt", received_at)?,
-        })
+    fn default_memory_mb() -> u32 {
+        LimitsJson::from(Limits::default()).memory_mb
     }
+}
 
-    /// The JSON the script receives: `{method, headers, query, receivedAt}`.
-    pub fn to_json(&self) -> Value {
-        let mut headers = serde_json::Map::new();
-        for (name, value) in &self.headers {
-            match headers.get_mut(name) {
-                Some(Value::String(joined)) => {
-                    joined.push_str(", ");
-                    joined.push_str(value);
-                }
-                _ => {
-                    headers.insert(name.clone(), Value::String(value.clone()));
-                }
-            }
+impl From<LimitsJson> for Limits {
+    fn from(json: LimitsJson) -> Limits {
+        Limits {
+            time: Duration::from_millis(u64::from(json.time_ms)),
+            memory_bytes: usize::try_from(json.memory_mb).unwrap_or(usize::MAX).saturating_mul(1 << 20),
         }
-        let mut query = serde_json::Map::new();
-        for (name, value) in &self.query {
-            query.entry(name.clone()).or_insert_with(|| Value::String(value.clone()));
+    }
+}
+
+impl From<Limits> for LimitsJson {
+    fn from(limits: Limits) -> LimitsJson {
+        LimitsJson {
+            time_ms: u32::try_from(limits.time.as_millis()).unwrap_or(u32::MAX),
+            memory_mb: u32::try_from(limits.memory_bytes >> 20).unwrap_or(u32::MAX),
         }
-        serde_json::json!({
-            "method": self.method,
-            "headers": headers,
-            "query": query,
-            "receivedAt": self.received_at,
-        })
     }
 }
 
@@ -341,7 +298,19 @@ impl Sandbox {
             limits,
             pool: Mutex::new(vec![guest]),
             max_idle: idle_instances(),
+            expression: None,
         })
+    }
+
+    /// Compiles a script expression into a [`Script`] whose `map(payload, request)` returns the
+    /// expression's value, `payload` and `request` in scope; a function value is called with
+    /// `(payload, request)` and gives what it returns. `undefined` is returned as `null`. Errors
+    /// have their positions in the expression's text. Costs what [`Sandbox::compile`] costs.
+    pub fn compile_expression(&self, expression: &str, limits: Limits) -> Result<Script, ScriptError> {
+        let expression = Expression::new(expression);
+        let mut script = self.compile(&expression.wrapped(), limits).map_err(|error| expression.author_error(error))?;
+        script.expression = Some(expression);
+        Ok(script)
     }
 }
 
@@ -378,6 +347,8 @@ pub struct Script {
     pool: Mutex<Vec<Guest>>,
     /// Most idle instances kept.
     max_idle: usize,
+    /// For a script expression ([`Sandbox::compile_expression`]): its text, to place errors in it.
+    expression: Option<Expression>,
 }
 
 impl Script {
@@ -391,6 +362,11 @@ impl Script {
     /// `payload_json` is the raw request body (JSON). An instance that trapped or hit a limit is
     /// discarded; the next call gets a fresh one.
     pub fn call(&self, payload_json: &[u8], request: &RequestInfo) -> ScriptOutcome {
+        self.in_author_terms(self.call_pooled(payload_json, request))
+    }
+
+    /// [`Script::call`] before its error is placed in an expression's text.
+    fn call_pooled(&self, payload_json: &[u8], request: &RequestInfo) -> ScriptOutcome {
         let idle = self.pool.lock().ok().and_then(|mut pool| pool.pop());
         let guest = match idle {
             Some(guest) => guest,
@@ -408,10 +384,10 @@ impl Script {
     /// isolation, at the cost of an instance of the snapshot and a compilation of the script per
     /// event (a few hundred microseconds).
     pub fn call_in_fresh_instance(&self, payload_json: &[u8], request: &RequestInfo) -> ScriptOutcome {
-        match self.new_instance() {
+        self.in_author_terms(match self.new_instance() {
             Ok(guest) => self.call_in(guest, payload_json, request, false),
             Err(failure) => ScriptOutcome { result: Err(failure.error), console: failure.console },
-        }
+        })
     }
 
     /// Runs `map(payload, request)` once in a new instance and lists the payload properties it
@@ -420,6 +396,12 @@ impl Script {
     /// without a new `[*]` extends it). A property read by the result writer counts too.
     /// The shape check of script mappings is built from this run on the sample.
     pub fn call_recording_reads(&self, payload_json: &[u8], request: &RequestInfo) -> (ScriptOutcome, Vec<String>) {
+        let (outcome, reads) = self.record_reads(payload_json, request);
+        (self.in_author_terms(outcome), reads)
+    }
+
+    /// [`Script::call_recording_reads`] before its error is placed in an expression's text.
+    fn record_reads(&self, payload_json: &[u8], request: &RequestInfo) -> (ScriptOutcome, Vec<String>) {
         let mut guest = match self.new_instance() {
             Ok(guest) => guest,
             Err(failure) => {
@@ -437,6 +419,14 @@ impl Script {
             Ok((outcome, reads)) => (outcome, leaves(reads)),
             Err(Failure { error, console }) => (ScriptOutcome { result: Err(error), console }, Vec::new()),
         }
+    }
+
+    /// `outcome` with its error placed in the expression's text, for a script expression.
+    fn in_author_terms(&self, mut outcome: ScriptOutcome) -> ScriptOutcome {
+        if let Some(expression) = &self.expression {
+            outcome.result = outcome.result.map_err(|error| expression.author_error(error));
+        }
+        outcome
     }
 
     /// Calls `guest`, and returns it to the pool if `keep` and it is still healthy.
@@ -537,7 +527,21 @@ impl Drop for Ticker {
 
 #[cfg(test)]
 mod tests {
-    use super::leaves;
+    use super::{Limits, leaves};
+    use std::time::Duration;
+
+    #[test]
+    fn limits_are_written_in_milliseconds_and_mib_with_defaults() {
+        let read = |json: serde_json::Value| serde_json::from_value::<Limits>(json).map_err(|e| e.to_string());
+        assert_eq!(read(serde_json::json!({})), Ok(Limits::default()));
+        let limits = read(serde_json::json!({"timeMs": 20})).unwrap();
+        assert_eq!(limits, Limits { time: Duration::from_millis(20), memory_bytes: 32 << 20 });
+        assert_eq!(serde_json::to_value(limits).unwrap(), serde_json::json!({"timeMs": 20, "memoryMb": 32}));
+        assert_eq!(
+            read(serde_json::json!({"time": 1})),
+            Err("unknown field `time`, expected `timeMs` or `memoryMb`".to_owned())
+        );
+    }
 
     fn strings(paths: &[&str]) -> Vec<String> {
         paths.iter().map(|p| p.to_string()).collect()

@@ -373,3 +373,32 @@ async fn chunked_post(addr: std::net::SocketAddr, path: &str, size: usize) -> St
     let _ = stream.read_to_end(&mut answer).await;
     String::from_utf8_lossy(&answer).into_owned()
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn structured_mappings_run_script_leaves_and_name_their_field_in_errors() {
+    let server = start_server().await;
+    let source = json!({"payload": {
+        "target": {"usersById": "$.user"},
+        "detail": {"count": {"script": "payload.items.length"}, "via": {"script": "(p, r) => r.headers['x-via']"}}
+    }});
+    let mapping = json!({"kind": "structured", "source": source, "limits": {"timeMs": 200}});
+    let (id, token) = live_trigger(&server, json!({"mapping": mapping})).await;
+    let body = serde_json::to_vec(&json!({"user": "u_5", "items": [1, 2]})).unwrap();
+    let accepted = server.hook_raw(&token, "application/json", &[("x-via", "crm")], body).await;
+    assert_eq!(accepted.status, 202, "{}", accepted.json());
+    let event =
+        server.api_ok("GET", &format!("/api/events/{}", accepted.json()["eventId"].as_str().unwrap()), None, 200).await;
+    assert_eq!(
+        event["payload"],
+        json!({"payload": {"target": {"usersById": ["u_5"]}, "detail": {"count": 2, "via": "crm"}, "notificationDetail": {}, "metadata": {}}})
+    );
+    // A leaf that throws holds the request; the error is at the leaf's field, line 1 of its script.
+    let body = serde_json::to_vec(&json!({"user": "u_6"})).unwrap();
+    let refused = server.hook_raw(&token, "application/json", &[], body).await;
+    assert_eq!(refused.status, 422);
+    let error = refused.json()["error"].clone();
+    assert_eq!((&error["path"], &error["line"]), (&json!("payload.detail.count"), &json!(1)), "{error}");
+    let held = server.api_ok("GET", &format!("/api/triggers/{id}/held"), None, 200).await;
+    assert!(held.to_string().contains("payload.detail.count: uncaught exception: TypeError"), "{held}");
+    server.stop().await;
+}
