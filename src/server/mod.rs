@@ -11,6 +11,8 @@
 
 pub mod admin;
 pub mod error;
+#[cfg(feature = "fuzzing")]
+pub mod fuzz_ingest;
 pub mod http;
 pub mod ingest;
 pub mod web;

@@ -14,7 +14,7 @@ const TARGETS: [(&str, Target); 7] = [
     ("signature", hookmap::fuzzing::signature),
     ("allowlist", hookmap::fuzzing::allowlist),
     ("script", hookmap::fuzzing::script),
-    ("ingest", hookmap::fuzzing::ingest),
+    ("ingest", hookmap::server::fuzz_ingest::ingest),
 ];
 
 fn files(folder: &Path) -> Vec<std::path::PathBuf> {
