@@ -160,7 +160,7 @@ impl ApiError {
             error["line"] = json!(line);
             error["column"] = json!(column);
         }
-        let mut response = super::http::json_response(self.kind.status(), &json!({ "error": error }));
+        let mut response = super::response::json_response(self.kind.status(), &json!({ "error": error }));
         if let Some(allow) = self.allow.and_then(|a| hyper::header::HeaderValue::from_str(&a).ok()) {
             response.headers_mut().insert(hyper::header::ALLOW, allow);
         }

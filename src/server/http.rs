@@ -3,35 +3,17 @@
 
 use std::time::Duration;
 
-use http_body_util::{BodyExt, Full};
+use http_body_util::BodyExt;
 use hyper::body::{Body, Bytes};
-use hyper::header::{CONTENT_LENGTH, CONTENT_TYPE, HOST, HeaderMap, HeaderValue};
+use hyper::header::{CONTENT_LENGTH, HOST, HeaderMap};
 use hyper::http::uri::Authority;
-use hyper::{Request, Response, StatusCode, Version};
+use hyper::{Request, Version};
 use serde_json::{Map, Value};
 use tokio::sync::{Semaphore, SemaphorePermit};
 
 use super::error::{ApiError, ErrorKind};
 
-/// The response type of every handler.
-pub type HttpResponse = Response<Full<Bytes>>;
-
-/// A JSON response.
-pub fn json_response(status: StatusCode, body: &Value) -> HttpResponse {
-    let bytes = serde_json::to_vec(body).unwrap_or_else(|_| b"{}".to_vec());
-    let mut response = Response::new(Full::new(Bytes::from(bytes)));
-    *response.status_mut() = status;
-    response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    response
-}
-
-/// A plain-text response.
-pub fn text_response(status: StatusCode, content_type: &'static str, body: String) -> HttpResponse {
-    let mut response = Response::new(Full::new(Bytes::from(body)));
-    *response.status_mut() = status;
-    response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
-    response
-}
+pub use super::response::{HttpResponse, json_response, text_response};
 
 /// What reading one body may take.
 #[derive(Debug, Clone, Copy)]

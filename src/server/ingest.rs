@@ -1,4 +1,4 @@
-//! `POST|PUT /hooks/{token}`: the request pipeline (see DESIGN.md), as HTTP.
+//! `POST|PUT /hooks/{token}`: the request pipeline (see `docs/architecture.md`), as HTTP.
 //!
 //! route and method → the hub admits the token (404 · capture), the client (403) and the
 //! rate (429) → content type (415) → body under the limit (413), within the body timeout

@@ -15,6 +15,7 @@ pub mod error;
 pub mod fuzz_ingest;
 pub mod http;
 pub mod ingest;
+pub mod response;
 pub mod web;
 
 use std::convert::Infallible;
