@@ -80,3 +80,39 @@ impl Hub {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn held(request: Option<Value>) -> Held {
+        Held {
+            id: "hld_1".into(),
+            trigger_id: "trg_1".into(),
+            received_at: 1_700_000_000_000,
+            reason: HeldReason::Mapping,
+            errors: Vec::new(),
+            content_type: Some("application/json".into()),
+            body: b"{}".to_vec(),
+            request,
+        }
+    }
+
+    #[test]
+    fn a_request_held_without_its_request_replays_as_a_bare_post() {
+        assert_eq!(request_of(&held(None)).ok(), Some(RequestInfo::bare(1_700_000_000_000)));
+    }
+
+    #[test]
+    fn a_kept_request_reads_back_and_a_corrupt_one_is_an_error() {
+        let kept = json!({"method": "PUT", "headers": {"x-a": "1"}, "query": {"q": "v"}});
+        let request = request_of(&held(Some(kept))).ok();
+        assert_eq!(request.as_ref().map(|r| r.method.as_str()), Some("PUT"));
+        assert_eq!(request.map(|r| r.headers), Some(vec![("x-a".to_owned(), "1".to_owned())]));
+        assert!(matches!(
+            request_of(&held(Some(json!("not an object")))),
+            Err(HubError::Store(StoreError::Corrupt(_)))
+        ));
+    }
+}
