@@ -667,8 +667,12 @@ proptest! {
     fn any_changed_signature_byte_fails(mut signed in signed_strategy(), index in any::<usize>(), delta in 1u8..=255) {
         // A byte turned into the list delimiter or white space only splits off or trims
         // what follows it: after the trailing padding that leaves the same signature.
-        let changed = signed.sig[index % signed.sig.len()].wrapping_add(delta);
+        let original = signed.sig[index % signed.sig.len()];
+        let changed = original.wrapping_add(delta);
         prop_assume!(changed != b',' && !changed.is_ascii_whitespace());
+        // Hex is read in either case: a letter whose case alone changed is the same digit.
+        let hex = signed.scheme.digest() == hookmap::security::DigestEncoding::Hex;
+        prop_assume!(!(hex && changed.eq_ignore_ascii_case(&original)));
         flip(&mut signed.sig, index, delta);
         prop_assert!(signed.verify().is_err());
     }
