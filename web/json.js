@@ -12,6 +12,9 @@ export function describe(error) {
   return `${error.line}:${error.col} ${error.message}`;
 }
 
+/** What `separator` answers when another member or element follows. */
+const MORE = Symbol('more');
+
 function check(text) {
   let i = 0;
   const fail = (message, at = i) => {
@@ -74,6 +77,20 @@ function check(text) {
     if (c === '-' || (c >= '0' && c <= '9')) return number();
     return fail(`expected a value, found ${found()}`);
   };
+  // After a member or an element: ',' (another follows: MORE), the closing bracket (null), or
+  // the error.
+  const separator = (close) => {
+    space();
+    if (text[i] === ',') {
+      i += 1;
+      return MORE;
+    }
+    if (text[i] === close) {
+      i += 1;
+      return null;
+    }
+    return fail(`expected ',' or '${close}', found ${found()}`);
+  };
   const members = (depth) => {
     i += 1;
     space();
@@ -91,16 +108,8 @@ function check(text) {
       i += 1;
       const v = value(depth + 1);
       if (v) return v;
-      space();
-      if (text[i] === ',') {
-        i += 1;
-        continue;
-      }
-      if (text[i] === '}') {
-        i += 1;
-        return null;
-      }
-      return fail(`expected ',' or '}', found ${found()}`);
+      const next = separator('}');
+      if (next !== MORE) return next;
     }
   };
   const elements = (depth) => {
@@ -113,16 +122,8 @@ function check(text) {
     for (;;) {
       const v = value(depth + 1);
       if (v) return v;
-      space();
-      if (text[i] === ',') {
-        i += 1;
-        continue;
-      }
-      if (text[i] === ']') {
-        i += 1;
-        return null;
-      }
-      return fail(`expected ',' or ']', found ${found()}`);
+      const next = separator(']');
+      if (next !== MORE) return next;
     }
   };
   if (!text.trim()) return fail('empty: paste a JSON document');
