@@ -56,6 +56,14 @@ fn config(args: &ServeArgs) -> Result<Config, server::StartError> {
     Ok(config)
 }
 
+/// Prints one line of the start-up report on stdout. A reader that has gone (a closed pipe) does
+/// not stop the server: the line is dropped, where `println!` would panic.
+fn say(line: &str) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    let _ = writeln!(stdout, "{line}").and_then(|()| stdout.flush());
+}
+
 /// SIGTERM and SIGINT (Ctrl-C), listened for from the moment it is made: a signal sent as soon
 /// as the server has printed its addresses stops it cleanly instead of killing it.
 #[cfg(unix)]
@@ -136,10 +144,13 @@ pub fn run(args: &ServeArgs) -> ExitCode {
             }
         };
         if running.admin_token_generated {
-            println!("admin token (printed once; stored in the data directory, mode 0600): {}", running.admin_token);
+            say(&format!(
+                "admin token (printed once; stored in the data directory, mode 0600): {}",
+                running.admin_token
+            ));
         }
-        println!("ingest: http://{}  admin: http://{}", running.ingest_addr, running.admin_addr);
-        println!("setup screen: http://{}/", running.admin_addr);
+        say(&format!("ingest: http://{}  admin: http://{}", running.ingest_addr, running.admin_addr));
+        say(&format!("setup screen: http://{}/", running.admin_addr));
         termination.wait().await;
         tracing::info!("shutting down");
         running.shutdown().await;

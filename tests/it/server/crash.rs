@@ -190,3 +190,49 @@ async fn sigterm_stops_the_binary_cleanly_and_keeps_what_was_accepted() {
     let _ = process.child.kill();
     let _ = process.child.wait();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_whose_stdout_reader_is_gone_keeps_serving_and_stops_cleanly() {
+    let dir = temp_dir("stdout-gone");
+    let free = || std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port");
+    let (ingest, admin) = (free(), free());
+    let mut child = crate::hookmap_command()
+        .args(["serve", "--ingest-addr", &ingest.to_string(), "--admin-addr", &admin.to_string(), "--data-dir"])
+        .arg(&dir)
+        .env("HOOKMAP_ADMIN_TOKEN", ADMIN_TOKEN)
+        .env("HOOKMAP_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn hookmap serve");
+    // Nobody reads what the server prints: its start-up report meets a closed pipe.
+    drop(child.stdout.take());
+    let mut up = false;
+    for _ in 0..600 {
+        if let Some((200, _)) = try_get(admin, "/healthz").await {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(up, "the server did not answer /healthz");
+    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    let exit = tokio::task::spawn_blocking(move || child.wait()).await.unwrap().unwrap();
+    assert!(exit.success(), "{exit:?}");
+}
+
+/// One GET that may fail (the server may not listen yet): the status and body, or None.
+async fn try_get(addr: SocketAddr, path: &str) -> Option<(u16, Value)> {
+    let stream = tokio::net::TcpStream::connect(addr).await.ok()?;
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.ok()?;
+    tokio::spawn(async move {
+        let _ = conn.await;
+    });
+    let request = Request::get(path).header("host", addr.to_string()).body(Full::new(Bytes::new())).ok()?;
+    let response = sender.send_request(request).await.ok()?;
+    let status = response.status().as_u16();
+    let bytes = response.into_body().collect().await.ok()?.to_bytes();
+    Some((status, serde_json::from_slice(&bytes).unwrap_or(Value::Null)))
+}
