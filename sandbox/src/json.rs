@@ -32,7 +32,7 @@ pub(crate) enum Kind {
 pub(crate) struct Node {
     /// What it is.
     pub(crate) kind: Kind,
-    /// Its text's byte range (a string's without the quotes).
+    /// A scalar's text's byte range (a string's without the quotes); empty for a container.
     pub(crate) start: u32,
     /// See `start`.
     pub(crate) end: u32,
@@ -345,9 +345,6 @@ impl Parser<'_> {
             self.at += 1;
             open.pop();
             self.close(node);
-            if let Some(n) = self.index.nodes.get_mut(node as usize) {
-                n.end = self.at as u32;
-            }
         }
     }
 
