@@ -9,33 +9,19 @@
 
 use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap};
+use std::hash::{BuildHasherDefault, Hasher};
 
 use boa_engine::object::ObjectInitializer;
 use boa_engine::object::builtins::JsArray;
 use boa_engine::property::PropertyKey;
-use boa_engine::{
-    Context, JsNativeError, JsObject, JsResult, JsString, JsValue, NativeFunction, js_string,
-};
-use serde_json::Value;
+use boa_engine::{Context, JsNativeError, JsObject, JsResult, JsString, JsValue, NativeFunction, js_string};
 
-/// One step of a path from the payload root.
-#[derive(Clone)]
-enum Step {
-    /// A property of an object.
-    Key(String),
-    /// An element of an array.
-    Index(usize),
-}
+use crate::json::{self, Index, Kind, Text};
 
 /// The state of one lazy object, keyed by its proxy's target.
 enum Lazy {
-    /// Not converted yet: where it is in the payload, and the properties read so far.
-    Pending {
-        /// Path from the payload root.
-        path: Vec<Step>,
-        /// Converted properties, by name.
-        read: HashMap<String, JsValue>,
-    },
+    /// Not converted yet: its node in the index. Properties read so far are in [`CONVERTED`].
+    Pending(u32),
     /// Converted into this ordinary object (the target itself); every trap forwards to it.
     Ready(JsObject),
 }
@@ -54,10 +40,14 @@ pub(crate) struct Helpers {
 }
 
 thread_local! {
-    /// The documents of the current call (payload and request).
-    static PAYLOAD: RefCell<Vec<Value>> = const { RefCell::new(Vec::new()) };
+    /// The documents of the current call (payload and request), indexed.
+    static DOCUMENTS: RefCell<Index> = RefCell::new(Index::default());
+    /// The script's value of each node of [`DOCUMENTS`] converted so far (a member read through
+    /// a pending object), so that `payload.a === payload.a`.
+    static CONVERTED: RefCell<Vec<Option<JsValue>>> = const { RefCell::new(Vec::new()) };
     /// Lazy objects of the current call, by proxy target.
-    static LAZY: RefCell<HashMap<JsObject, Lazy>> = RefCell::new(HashMap::new());
+    static LAZY: RefCell<HashMap<JsObject, Lazy, BuildHasherDefault<AddressHasher>>> =
+        RefCell::new(HashMap::default());
     /// See [`Helpers`]; set once per instance.
     static HELPERS: RefCell<Option<Helpers>> = const { RefCell::new(None) };
     /// The payload properties read so far, as JSONPaths, while recording is on.
@@ -72,41 +62,75 @@ pub(crate) fn record_reads(on: bool) {
 /// The properties read since the last call of this function, when recording is on: each a
 /// JSONPath in bracket notation, with `[*]` for any array index (`$['items'][*]['id']`).
 pub(crate) fn take_reads() -> Option<Vec<String>> {
-    RECORDED.with_borrow_mut(|recorded| {
-        recorded
-            .as_mut()
-            .map(|set| std::mem::take(set).into_iter().collect())
-    })
+    RECORDED.with_borrow_mut(|recorded| recorded.as_mut().map(|set| std::mem::take(set).into_iter().collect()))
 }
 
-/// Notes that the payload property at `path` was read, when recording is on.
-fn note_read(path: &[Step]) {
-    // Only the payload (document 0) is recorded, not the request.
-    if !matches!(path.first(), Some(Step::Index(0))) {
-        return;
+/// Hashes a [`JsObject`] by its address (all its `Hash` writes): one multiplication instead of
+/// SipHash, for the map of lazy objects, whose keys the script cannot choose.
+#[derive(Default)]
+struct AddressHasher(u64);
+
+impl Hasher for AddressHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &byte in bytes {
+            self.write_u64(u64::from(byte));
+        }
     }
+
+    fn write_usize(&mut self, value: usize) {
+        self.write_u64(value as u64);
+    }
+
+    fn write_u64(&mut self, value: u64) {
+        self.0 = (self.0.rotate_left(5) ^ value).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// Notes that the payload property at `node` was read, when recording is on.
+fn note_read(index: &Index, node: u32) {
     RECORDED.with_borrow_mut(|recorded| {
-        if let Some(set) = recorded {
-            set.insert(json_path(path));
+        if let Some(set) = recorded
+            && let Some(path) = json_path(index, node)
+        {
+            set.insert(path);
         }
     });
 }
 
-/// `path` (below its document) as a JSONPath: keys in single-quoted brackets, indexes as `[*]`.
-fn json_path(path: &[Step]) -> String {
+/// The JSONPath of `node` in the payload (the first document): keys in single-quoted brackets,
+/// indexes as `[*]`; `None` for a node of the request.
+fn json_path(index: &Index, node: u32) -> Option<String> {
+    let mut steps = Vec::new();
+    let mut at = node;
+    while let Some(current) = index.node(at) {
+        let Some(parent) = index.node(current.parent) else {
+            break;
+        };
+        steps.push(match parent.kind {
+            Kind::Object => Some(index.text(current.key_start, current.key_end, current.key_escaped).to_string_lossy()),
+            _ => None,
+        });
+        at = current.parent;
+    }
+    // Only the payload (document 0, at node 0) is recorded, not the request.
+    if at != 0 {
+        return None;
+    }
     let mut text = String::from("$");
-    for step in path.iter().skip(1) {
+    for step in steps.iter().rev() {
         match step {
-            Step::Index(_) => text.push_str("[*]"),
-            Step::Key(key) => {
+            None => text.push_str("[*]"),
+            Some(key) => {
                 text.push_str("['");
                 for c in key.chars() {
                     match c {
                         '\\' => text.push_str("\\\\"),
                         '\'' => text.push_str("\\'"),
-                        c if u32::from(c) < 0x20 => {
-                            text.push_str(&format!("\\u{:04x}", u32::from(c)))
-                        }
+                        c if u32::from(c) < 0x20 => text.push_str(&format!("\\u{:04x}", u32::from(c))),
                         c => text.push(c),
                     }
                 }
@@ -114,7 +138,7 @@ fn json_path(path: &[Step]) -> String {
             }
         }
     }
-    text
+    Some(text)
 }
 
 /// Indexes into [`Helpers::reflect`].
@@ -142,44 +166,19 @@ pub(crate) fn install(context: &mut Context) -> JsResult<()> {
         "preventExtensions",
     ] {
         let function = reflect_object.get(JsString::from(name), context)?;
-        reflect.push(
-            function
-                .as_object()
-                .ok_or_else(|| JsNativeError::typ().with_message("Reflect is incomplete"))?,
-        );
+        reflect.push(function.as_object().ok_or_else(|| JsNativeError::typ().with_message("Reflect is incomplete"))?);
     }
-    let reflect: [JsObject; 8] = reflect
-        .try_into()
-        .map_err(|_| JsNativeError::typ().with_message("Reflect is incomplete"))?;
+    let reflect: [JsObject; 8] =
+        reflect.try_into().map_err(|_| JsNativeError::typ().with_message("Reflect is incomplete"))?;
     let handler = ObjectInitializer::new(context)
         .function(NativeFunction::from_fn_ptr(trap_get), js_string!("get"), 3)
         .function(NativeFunction::from_fn_ptr(trap_set), js_string!("set"), 4)
         .function(NativeFunction::from_fn_ptr(trap_has), js_string!("has"), 2)
-        .function(
-            NativeFunction::from_fn_ptr(trap_delete),
-            js_string!("deleteProperty"),
-            2,
-        )
-        .function(
-            NativeFunction::from_fn_ptr(trap_define),
-            js_string!("defineProperty"),
-            3,
-        )
-        .function(
-            NativeFunction::from_fn_ptr(trap_own_keys),
-            js_string!("ownKeys"),
-            1,
-        )
-        .function(
-            NativeFunction::from_fn_ptr(trap_descriptor),
-            js_string!("getOwnPropertyDescriptor"),
-            2,
-        )
-        .function(
-            NativeFunction::from_fn_ptr(trap_prevent_extensions),
-            js_string!("preventExtensions"),
-            1,
-        )
+        .function(NativeFunction::from_fn_ptr(trap_delete), js_string!("deleteProperty"), 2)
+        .function(NativeFunction::from_fn_ptr(trap_define), js_string!("defineProperty"), 3)
+        .function(NativeFunction::from_fn_ptr(trap_own_keys), js_string!("ownKeys"), 1)
+        .function(NativeFunction::from_fn_ptr(trap_descriptor), js_string!("getOwnPropertyDescriptor"), 2)
+        .function(NativeFunction::from_fn_ptr(trap_prevent_extensions), js_string!("preventExtensions"), 1)
         .build();
     let helpers = Helpers {
         object_prototype: context.intrinsics().constructors().object().prototype(),
@@ -191,84 +190,72 @@ pub(crate) fn install(context: &mut Context) -> JsResult<()> {
     Ok(())
 }
 
-/// The script's view of `documents` (payload, request), for one call. Invalidates the previous
-/// call's lazy objects.
+/// The script's view of `documents` (payload, request: JSON text), for one call. Invalidates
+/// the previous call's lazy objects. `Err(Ok(message))` when a document is not JSON.
 pub(crate) fn documents<const N: usize>(
-    documents: [Value; N],
+    documents: [(&str, &[u8]); N],
     context: &mut Context,
-) -> JsResult<[JsValue; N]> {
-    LAZY.with_borrow_mut(HashMap::clear);
-    PAYLOAD.with_borrow_mut(|p| *p = documents.into());
+) -> Result<[JsValue; N], Result<String, boa_engine::JsError>> {
+    release();
+    let mut roots = [0u32; N];
+    DOCUMENTS.with_borrow_mut(|index| {
+        for ((what, text), root) in documents.iter().zip(&mut roots) {
+            *root = index.push(text).map_err(|e| Ok(format!("the {what} is not valid JSON: {e}")))?;
+        }
+        CONVERTED.with_borrow_mut(|converted| converted.resize(index.nodes.len(), None));
+        Ok::<(), Result<String, boa_engine::JsError>>(())
+    })?;
     let mut values = Vec::with_capacity(N);
-    for root in 0..N {
-        values.push(convert_at(vec![Step::Index(root)], context)?);
+    for root in roots {
+        values.push(convert(root, context).map_err(Err)?);
     }
-    values
-        .try_into()
-        .map_err(|_| JsNativeError::typ().with_message("lost a document").into())
+    values.try_into().map_err(|_| Err(JsNativeError::typ().with_message("lost a document").into()))
 }
 
-/// Drops the current call's payload and lazy objects.
+/// Drops the current call's documents and lazy objects.
 pub(crate) fn release() {
     LAZY.with_borrow_mut(HashMap::clear);
-    PAYLOAD.with_borrow_mut(Vec::clear);
+    CONVERTED.with_borrow_mut(Vec::clear);
+    DOCUMENTS.with_borrow_mut(Index::clear);
 }
 
-/// The value at `path` (whose first step is the document's index).
-fn with_node<R>(path: &[Step], f: impl FnOnce(Option<&Value>) -> R) -> R {
-    PAYLOAD.with_borrow(|roots| {
-        let (Some(Step::Index(root)), Some(rest)) = (path.first(), path.get(1..)) else {
-            return f(None);
-        };
-        let mut node = roots.get(*root);
-        for step in rest {
-            node = match (node, step) {
-                (Some(Value::Object(map)), Step::Key(key)) => map.get(key),
-                (Some(Value::Array(items)), Step::Index(i)) => items.get(*i),
-                _ => None,
-            };
-        }
-        f(node)
-    })
-}
-
-/// What sits at a path, without borrowing the payload.
+/// What sits at a node, without borrowing the documents.
 enum Shape {
     /// Already converted.
     Value(JsValue),
-    /// An array of this many elements.
-    Array(usize),
+    /// An array: its elements' nodes.
+    Array(Vec<u32>),
     /// An object: becomes a lazy proxy.
     Object,
-    /// Nothing (the path went away).
-    Missing,
 }
 
-/// Converts the value at `path`: primitives and arrays now, objects as lazy proxies.
-fn convert_at(path: Vec<Step>, context: &mut Context) -> JsResult<JsValue> {
-    let shape = with_node(&path, |node| match node {
-        None => Shape::Missing,
-        Some(Value::Null) => Shape::Value(JsValue::null()),
-        Some(Value::Bool(b)) => Shape::Value(JsValue::from(*b)),
-        Some(Value::Number(n)) => {
-            Shape::Value(match n.as_i64().and_then(|i| i32::try_from(i).ok()) {
-                Some(i) => JsValue::from(i),
-                None => JsValue::from(n.as_f64().unwrap_or(f64::NAN)),
-            })
+/// Converts the value at `node`: primitives and arrays now, objects as lazy proxies.
+fn convert(node: u32, context: &mut Context) -> JsResult<JsValue> {
+    let shape = DOCUMENTS.with_borrow(|index| {
+        let Some(n) = index.node(node) else {
+            return Shape::Value(JsValue::undefined());
+        };
+        match n.kind {
+            Kind::Null => Shape::Value(JsValue::null()),
+            Kind::Bool(b) => Shape::Value(JsValue::from(b)),
+            Kind::Number => Shape::Value(match json::number(index.raw(n.start, n.end)) {
+                json::Number::Int(i) => match i32::try_from(i) {
+                    Ok(i) => JsValue::from(i),
+                    Err(_) => JsValue::from(i as f64),
+                },
+                json::Number::Float(f) => JsValue::from(f),
+            }),
+            Kind::String => Shape::Value(JsValue::from(js_text(index.text(n.start, n.end, n.escaped)))),
+            Kind::Array => Shape::Array(index.children(node).collect()),
+            Kind::Object => Shape::Object,
         }
-        Some(Value::String(s)) => Shape::Value(JsValue::from(JsString::from(s.as_str()))),
-        Some(Value::Array(items)) => Shape::Array(items.len()),
-        Some(Value::Object(_)) => Shape::Object,
     });
     match shape {
         Shape::Value(value) => Ok(value),
-        Shape::Missing => Ok(JsValue::undefined()),
-        Shape::Array(len) => {
-            let mut items = Vec::with_capacity(len);
-            for index in 0..len {
-                let mut item_path = path.clone();
-                item_path.push(Step::Index(index));
-                items.push(convert_at(item_path, context)?);
+        Shape::Array(children) => {
+            let mut items = Vec::with_capacity(children.len());
+            for child in children {
+                items.push(convert(child, context)?);
             }
             Ok(JsArray::from_iter(items, context).into())
         }
@@ -278,66 +265,75 @@ fn convert_at(path: Vec<Step>, context: &mut Context) -> JsResult<JsValue> {
                 None => Err(JsNativeError::typ().with_message("the payload helpers are missing")),
             })?;
             let target = JsObject::with_object_proto(context.intrinsics());
-            LAZY.with_borrow_mut(|lazy| {
-                lazy.insert(
-                    target.clone(),
-                    Lazy::Pending {
-                        path,
-                        read: HashMap::new(),
-                    },
-                )
-            });
+            LAZY.with_borrow_mut(|lazy| lazy.insert(target.clone(), Lazy::Pending(node)));
             let proxy = proxy.construct(&[target.into(), handler.into()], None, context)?;
             Ok(proxy.into())
         }
     }
 }
 
+/// A document's string as a JavaScript string.
+fn js_text(text: Text<'_>) -> JsString {
+    match text {
+        Text::Plain(text) => JsString::from(text),
+        Text::Decoded(units) => JsString::from(units.as_slice()),
+    }
+}
+
+/// The converted value of member `node`, converting it on first use.
+fn member_value(node: u32, context: &mut Context) -> JsResult<JsValue> {
+    let cached = CONVERTED.with_borrow(|converted| converted.get(node as usize).cloned().flatten());
+    if let Some(value) = cached {
+        return Ok(value);
+    }
+    let value = convert(node, context)?;
+    CONVERTED.with_borrow_mut(|converted| {
+        if let Some(slot) = converted.get_mut(node as usize) {
+            *slot = Some(value.clone());
+        }
+    });
+    Ok(value)
+}
+
 /// The target argument of a trap.
 fn target(args: &[JsValue]) -> JsResult<JsObject> {
-    args.first().and_then(JsValue::as_object).ok_or_else(|| {
-        JsNativeError::typ()
-            .with_message("not a payload object")
-            .into()
-    })
+    args.first()
+        .and_then(JsValue::as_object)
+        .ok_or_else(|| JsNativeError::typ().with_message("not a payload object").into())
 }
 
 /// The ordinary object behind `target`, converting its whole level on first use.
 fn materialize(target: &JsObject, context: &mut Context) -> JsResult<JsObject> {
-    let taken = LAZY.with_borrow_mut(|lazy| match lazy.get(target) {
-        Some(Lazy::Ready(object)) => Ok(Err(object.clone())),
-        Some(Lazy::Pending { .. }) => match lazy.remove(target) {
-            Some(Lazy::Pending { path, read }) => Ok(Ok((path, read))),
-            _ => Err(()),
-        },
-        None => Err(()),
+    let state = LAZY.with_borrow(|lazy| match lazy.get(target) {
+        Some(Lazy::Ready(object)) => Some(Err(object.clone())),
+        Some(Lazy::Pending(node)) => Some(Ok(*node)),
+        None => None,
     });
-    let (path, mut read) = match taken {
-        Ok(Err(ready)) => return Ok(ready),
-        Ok(Ok(pending)) => pending,
-        Err(()) => {
+    let node = match state {
+        Some(Err(ready)) => return Ok(ready),
+        Some(Ok(node)) => node,
+        None => {
             return Err(JsNativeError::typ()
                 .with_message("the payload of an earlier event is no longer available")
                 .into());
         }
     };
-    let keys: Vec<String> = with_node(&path, |node| match node {
-        Some(Value::Object(map)) => map.keys().cloned().collect(),
-        _ => Vec::new(),
+    let members: Vec<(JsString, u32)> = DOCUMENTS.with_borrow(|index| {
+        index
+            .children(node)
+            .filter_map(|child| {
+                let n = index.node(child)?;
+                Some((js_text(index.text(n.key_start, n.key_end, n.key_escaped)), child))
+            })
+            .collect()
     });
     // Converted into the target itself: the proxy invariants then hold trivially, also once the
-    // object is made non-extensible or frozen.
+    // object is made non-extensible or frozen. A repeated key keeps its first place and its
+    // last value, as JSON parsers do.
     let object = target.clone();
-    for key in keys {
-        let value = match read.remove(&key) {
-            Some(value) => value,
-            None => {
-                let mut child = path.clone();
-                child.push(Step::Key(key.clone()));
-                convert_at(child, context)?
-            }
-        };
-        object.create_data_property_or_throw(JsString::from(key.as_str()), value, context)?;
+    for (key, child) in members {
+        let value = member_value(child, context)?;
+        object.create_data_property_or_throw(key, value, context)?;
     }
     LAZY.with_borrow_mut(|lazy| lazy.insert(target.clone(), Lazy::Ready(object.clone())));
     Ok(object)
@@ -347,8 +343,7 @@ fn materialize(target: &JsObject, context: &mut Context) -> JsResult<JsObject> {
 fn forward(which: usize, args: &[JsValue], context: &mut Context) -> JsResult<JsValue> {
     let object = materialize(&target(args)?, context)?;
     let function = HELPERS.with_borrow(|h| h.as_ref().map(|h| h.reflect[which].clone()));
-    let function = function
-        .ok_or_else(|| JsNativeError::typ().with_message("the payload helpers are missing"))?;
+    let function = function.ok_or_else(|| JsNativeError::typ().with_message("the payload helpers are missing"))?;
     let mut forwarded = Vec::with_capacity(args.len());
     forwarded.push(JsValue::from(object));
     forwarded.extend(args.iter().skip(1).cloned());
@@ -357,10 +352,8 @@ fn forward(which: usize, args: &[JsValue], context: &mut Context) -> JsResult<Js
 
 /// What `get` finds for a key of a pending object.
 enum Found {
-    /// Converted already (or just now).
-    Value(JsValue),
-    /// A payload property not converted yet, at this path.
-    Convert(Vec<Step>),
+    /// A payload property, at this node.
+    Member(u32),
     /// Not a payload property: look it up on `Object.prototype`.
     Inherited,
     /// The object is converted: forward.
@@ -370,56 +363,38 @@ enum Found {
 /// `get`: converts only the property read.
 fn trap_get(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<JsValue> {
     let target = target(args)?;
-    let key = args
-        .get(1)
-        .and_then(JsValue::as_string)
-        .map(|k| k.to_std_string_escaped());
-    let found = LAZY.with_borrow(|lazy| match lazy.get(&target) {
-        Some(Lazy::Pending { path, read }) => match &key {
-            Some(key) => match read.get(key) {
-                Some(value) => Found::Value(value.clone()),
-                None => {
-                    let present = with_node(
-                        path,
-                        |node| matches!(node, Some(Value::Object(map)) if map.contains_key(key)),
-                    );
-                    if present {
-                        let mut child = path.clone();
-                        child.push(Step::Key(key.clone()));
-                        Found::Convert(child)
-                    } else {
-                        Found::Inherited
-                    }
-                }
-            },
-            None => Found::Inherited,
-        },
-        _ => Found::Ready,
+    let state = LAZY.with_borrow(|lazy| match lazy.get(&target) {
+        Some(Lazy::Pending(node)) => Some(*node),
+        _ => None,
     });
-    match found {
-        Found::Value(value) => Ok(value),
-        Found::Convert(path) => {
-            note_read(&path);
-            let value = convert_at(path, context)?;
-            if let Some(key) = key {
-                LAZY.with_borrow_mut(|lazy| {
-                    if let Some(Lazy::Pending { read, .. }) = lazy.get_mut(&target) {
-                        read.insert(key, value.clone());
+    let found = match (state, args.get(1).and_then(JsValue::as_string)) {
+        (None, _) => Found::Ready,
+        (Some(_), None) => Found::Inherited,
+        (Some(node), Some(key)) => {
+            let key = json::Key::new(key.as_str());
+            DOCUMENTS.with_borrow(|index| {
+                // The last member with this key, as JSON parsers keep it.
+                let member = index
+                    .children(node)
+                    .filter(|&child| index.node(child).is_some_and(|n| index.key_is(n, &key)))
+                    .last();
+                match member {
+                    Some(member) => {
+                        note_read(index, member);
+                        Found::Member(member)
                     }
-                });
-            }
-            Ok(value)
+                    None => Found::Inherited,
+                }
+            })
         }
+    };
+    match found {
+        Found::Member(member) => member_value(member, context),
         Found::Inherited => {
             let prototype = HELPERS.with_borrow(|h| h.as_ref().map(|h| h.object_prototype.clone()));
-            let prototype = prototype.ok_or_else(|| {
-                JsNativeError::typ().with_message("the payload helpers are missing")
-            })?;
-            let key = args
-                .get(1)
-                .cloned()
-                .unwrap_or_default()
-                .to_property_key(context)?;
+            let prototype =
+                prototype.ok_or_else(|| JsNativeError::typ().with_message("the payload helpers are missing"))?;
+            let key = args.get(1).cloned().unwrap_or_default().to_property_key(context)?;
             let receiver = args.get(2).cloned().unwrap_or_default();
             inherited_get(&prototype, key, receiver, context)
         }
@@ -427,26 +402,25 @@ fn trap_get(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<Js
     }
 }
 
-/// `prototype[key]` with `receiver` as `this` for getters.
+/// `prototype[key]` with `receiver` as `this` for getters. A key the (frozen) prototype chain
+/// lacks, the common case of a property missing from the payload, is `undefined` without a call.
 fn inherited_get(
     prototype: &JsObject,
     key: PropertyKey,
     receiver: JsValue,
     context: &mut Context,
 ) -> JsResult<JsValue> {
+    if !prototype.has_property(key.clone(), context)? {
+        return Ok(JsValue::undefined());
+    }
     let function = HELPERS.with_borrow(|h| h.as_ref().map(|h| h.reflect[GET].clone()));
-    let function = function
-        .ok_or_else(|| JsNativeError::typ().with_message("the payload helpers are missing"))?;
+    let function = function.ok_or_else(|| JsNativeError::typ().with_message("the payload helpers are missing"))?;
     let key: JsValue = match key {
         PropertyKey::String(s) => s.into(),
         PropertyKey::Symbol(s) => s.into(),
         PropertyKey::Index(i) => JsValue::from(i.get()),
     };
-    function.call(
-        &JsValue::undefined(),
-        &[prototype.clone().into(), key, receiver],
-        context,
-    )
+    function.call(&JsValue::undefined(), &[prototype.clone().into(), key, receiver], context)
 }
 
 /// `set`: converts the level, then assigns on it (the converted object is the receiver).
@@ -480,10 +454,6 @@ fn trap_descriptor(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsRe
 }
 
 /// `preventExtensions` (and so `Object.freeze`, `Object.seal`): converts first.
-fn trap_prevent_extensions(
-    _: &JsValue,
-    args: &[JsValue],
-    context: &mut Context,
-) -> JsResult<JsValue> {
+fn trap_prevent_extensions(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<JsValue> {
     forward(PREVENT_EXTENSIONS, args, context)
 }

@@ -36,11 +36,11 @@ use boa_engine::object::{IntegrityLevel, ObjectInitializer};
 use boa_engine::property::{Attribute, PropertyKey};
 use boa_engine::value::JsVariant;
 use boa_engine::{
-    Context, JsError, JsNativeError, JsObject, JsResult, JsString, JsValue, NativeFunction, Script,
-    Source, js_string,
+    Context, JsError, JsNativeError, JsObject, JsResult, JsString, JsValue, NativeFunction, Script, Source, js_string,
 };
 use serde_json::{Value, json};
 
+mod json;
 mod lazy;
 
 /// The name under which the author's script appears in boa's positions and stacks (the host
@@ -157,10 +157,7 @@ struct Console {
 impl Console {
     /// An empty console.
     const fn new() -> Self {
-        Self {
-            bytes: 0,
-            truncated: false,
-        }
+        Self { bytes: 0, truncated: false }
     }
 
     /// Writes one line to stdout, or drops it once the limit is reached.
@@ -234,10 +231,7 @@ pub extern "C" fn hm_call(payload_len: u32, request_len: u32) -> u64 {
     let outcome = INPUT.with_borrow(|input| {
         let payload_end = payload_len as usize;
         let request_end = payload_end + request_len as usize;
-        match (
-            input.get(..payload_end),
-            input.get(payload_end..request_end),
-        ) {
+        match (input.get(..payload_end), input.get(payload_end..request_end)) {
             (Some(payload), Some(request)) => call(payload, request),
             _ => Err(json!({"kind": "input", "message": "input lengths out of range"})),
         }
@@ -305,49 +299,31 @@ fn prepare_realm() -> JsResult<Engine> {
         .get(js_string!("isArray"), &mut context)?
         .as_object()
         .ok_or_else(|| JsNativeError::typ().with_message("Array.isArray is missing"))?;
-    WRITER.with_borrow_mut(|w| {
-        *w = Some(WriterHelpers {
-            object_keys,
-            is_array,
-        })
-    });
+    WRITER.with_borrow_mut(|w| *w = Some(WriterHelpers { object_keys, is_array }));
     lazy::install(&mut context)?;
     let mut locked = HashSet::new();
     lock_down(&mut context, &mut locked)?;
-    Ok(Engine {
-        context,
-        locked,
-        factory: None,
-    })
+    Ok(Engine { context, locked, factory: None })
 }
 
 /// Compiles `source` in the prepared realm and runs its top level once.
 fn compile(source: &str) -> Result<(), Value> {
     ENGINE.with_borrow_mut(|engine| {
         let Some(engine) = engine else {
-            return Err(
-                json!({"kind": "internal", "message": "the realm is not prepared (hm_init)"}),
-            );
+            return Err(json!({"kind": "internal", "message": "the realm is not prepared (hm_init)"}));
         };
         let context = &mut engine.context;
         let wrapped = format!("{PREFIX}{source}{SUFFIX}");
-        let script = Script::parse(
-            Source::from_bytes(wrapped.as_bytes()).with_path(Path::new(SCRIPT_PATH)),
-            None,
-            context,
-        )
-        .map_err(|e| syntax_error(&e, source))?;
+        let script =
+            Script::parse(Source::from_bytes(wrapped.as_bytes()).with_path(Path::new(SCRIPT_PATH)), None, context)
+                .map_err(|e| syntax_error(&e, source))?;
         let factory = script
             .evaluate(context)
             .map_err(|e| exception(e, context))?
             .as_object()
-            .ok_or_else(
-                || json!({"kind": "internal", "message": "the script wrapper is not a function"}),
-            )?;
+            .ok_or_else(|| json!({"kind": "internal", "message": "the script wrapper is not a function"}))?;
         // Run the top level once now, so its errors and a missing `map` are compile errors.
-        let map = factory
-            .call(&JsValue::undefined(), &[], context)
-            .map_err(|e| exception(e, context))?;
+        let map = factory.call(&JsValue::undefined(), &[], context).map_err(|e| exception(e, context))?;
         if !map.is_callable() {
             return Err(json!({"kind": "missing_map"}));
         }
@@ -376,11 +352,7 @@ fn lock_down(context: &mut Context, locked: &mut HashSet<JsObject>) -> JsResult<
 /// Freezes `roots` and every object reachable from them through properties (values, getters,
 /// setters) and prototypes, except those in `locked` (already frozen), and adds them to it.
 /// Done natively: the same walk in JavaScript costs tens of milliseconds.
-fn freeze_reachable(
-    roots: Vec<JsObject>,
-    locked: &mut HashSet<JsObject>,
-    context: &mut Context,
-) -> JsResult<()> {
+fn freeze_reachable(roots: Vec<JsObject>, locked: &mut HashSet<JsObject>, context: &mut Context) -> JsResult<()> {
     let mut todo = roots;
     while let Some(object) = todo.pop() {
         if !locked.insert(object.clone()) {
@@ -394,10 +366,7 @@ fn freeze_reachable(
             let Some(descriptor) = descriptor else {
                 continue;
             };
-            for value in [descriptor.value(), descriptor.get(), descriptor.set()]
-                .into_iter()
-                .flatten()
-            {
+            for value in [descriptor.value(), descriptor.get(), descriptor.set()].into_iter().flatten() {
                 if let Some(inner) = value.as_object() {
                     todo.push(inner);
                 }
@@ -411,31 +380,11 @@ fn freeze_reachable(
 /// Defines `console` with `log`, `info`, `warn`, `error` and `debug`, captured per call.
 fn install_console(context: &mut Context) -> JsResult<()> {
     let console = ObjectInitializer::new(context)
-        .function(
-            NativeFunction::from_fn_ptr(console_log),
-            js_string!("log"),
-            0,
-        )
-        .function(
-            NativeFunction::from_fn_ptr(console_info),
-            js_string!("info"),
-            0,
-        )
-        .function(
-            NativeFunction::from_fn_ptr(console_warn),
-            js_string!("warn"),
-            0,
-        )
-        .function(
-            NativeFunction::from_fn_ptr(console_error),
-            js_string!("error"),
-            0,
-        )
-        .function(
-            NativeFunction::from_fn_ptr(console_debug),
-            js_string!("debug"),
-            0,
-        )
+        .function(NativeFunction::from_fn_ptr(console_log), js_string!("log"), 0)
+        .function(NativeFunction::from_fn_ptr(console_info), js_string!("info"), 0)
+        .function(NativeFunction::from_fn_ptr(console_warn), js_string!("warn"), 0)
+        .function(NativeFunction::from_fn_ptr(console_error), js_string!("error"), 0)
+        .function(NativeFunction::from_fn_ptr(console_debug), js_string!("debug"), 0)
         .build();
     context.register_global_property(js_string!("console"), console, Attribute::all())?;
     Ok(())
@@ -505,20 +454,20 @@ fn describe(value: &JsValue, context: &mut Context) -> String {
 
 /// Runs `map` on one event.
 fn call(payload: &[u8], request: &[u8]) -> Result<Vec<u8>, Value> {
-    let input_error = |what: &str, e: serde_json::Error| json!({"kind": "input", "message": format!("the {what} is not valid JSON: {e}")});
-    let payload: Value = serde_json::from_slice(payload).map_err(|e| input_error("payload", e))?;
-    let request: Value = serde_json::from_slice(request).map_err(|e| input_error("request", e))?;
     ENGINE.with_borrow_mut(|engine| {
-        let Some(Engine {
-            context,
-            factory: Some(factory),
-            ..
-        }) = engine
-        else {
+        let Some(Engine { context, factory: Some(factory), .. }) = engine else {
             return Err(json!({"kind": "internal", "message": "no script is compiled"}));
         };
         let internal = |e: JsError| json!({"kind": "internal", "message": e.to_string()});
-        let [payload, request] = lazy::documents([payload, request], context).map_err(internal)?;
+        let documents = lazy::documents([("payload", payload), ("request", request)], context);
+        let [payload, request] = match documents {
+            Ok(documents) => documents,
+            Err(Ok(message)) => return Err(json!({"kind": "input", "message": message})),
+            Err(Err(e)) => {
+                lazy::release();
+                return Err(internal(e));
+            }
+        };
         let outcome = run_map(factory, payload, request, context);
         lazy::release();
         outcome
@@ -526,28 +475,16 @@ fn call(payload: &[u8], request: &[u8]) -> Result<Vec<u8>, Value> {
 }
 
 /// Calls the factory (a fresh top-level scope), then `map`, then writes the result.
-fn run_map(
-    factory: &JsObject,
-    payload: JsValue,
-    request: JsValue,
-    context: &mut Context,
-) -> Result<Vec<u8>, Value> {
-    let map = factory
-        .call(&JsValue::undefined(), &[], context)
-        .map_err(|e| exception(e, context))?;
+fn run_map(factory: &JsObject, payload: JsValue, request: JsValue, context: &mut Context) -> Result<Vec<u8>, Value> {
+    let map = factory.call(&JsValue::undefined(), &[], context).map_err(|e| exception(e, context))?;
     let Some(map) = map.as_object().filter(|m| m.is_callable()) else {
         return Err(json!({"kind": "missing_map"}));
     };
-    let result = map
-        .call(&JsValue::undefined(), &[payload, request], context)
-        .map_err(|e| exception(e, context))?;
+    let result = map.call(&JsValue::undefined(), &[payload, request], context).map_err(|e| exception(e, context))?;
     if result.is_undefined() {
         return Err(json!({"kind": "returned", "what": "undefined"}));
     }
-    if result
-        .as_object()
-        .is_some_and(|o| o.is::<boa_engine::builtins::promise::Promise>())
-    {
+    if result.as_object().is_some_and(|o| o.is::<boa_engine::builtins::promise::Promise>()) {
         return Err(json!({"kind": "returned", "what": "Promise"}));
     }
     write_json(&result, context)
@@ -588,14 +525,8 @@ struct ResultWriter<'a> {
 
 impl ResultWriter<'_> {
     /// Writes `value` found at `path`.
-    fn write(
-        &mut self,
-        value: &JsValue,
-        path: &mut String,
-        context: &mut Context,
-    ) -> Result<(), Value> {
-        let not_json =
-            |what: &str, path: &str| json!({"kind": "not_json", "what": what, "path": path});
+    fn write(&mut self, value: &JsValue, path: &mut String, context: &mut Context) -> Result<(), Value> {
+        let not_json = |what: &str, path: &str| json!({"kind": "not_json", "what": what, "path": path});
         self.size += 8;
         if self.size > RESULT_LIMIT {
             return Err(json!({"kind": "result_too_large", "limit": RESULT_LIMIT}));
@@ -605,12 +536,8 @@ impl ResultWriter<'_> {
             JsVariant::Undefined => return Err(not_json("undefined", path)),
             JsVariant::Boolean(true) => self.out.extend_from_slice(b"true"),
             JsVariant::Boolean(false) => self.out.extend_from_slice(b"false"),
-            JsVariant::Integer32(i) => {
-                serde_json::to_writer(&mut self.out, &i).map_err(|e| write_error(&e))?
-            }
-            JsVariant::Float64(f) => {
-                serde_json::to_writer(&mut self.out, &number(f)).map_err(|e| write_error(&e))?
-            }
+            JsVariant::Integer32(i) => serde_json::to_writer(&mut self.out, &i).map_err(|e| write_error(&e))?,
+            JsVariant::Float64(f) => serde_json::to_writer(&mut self.out, &number(f)).map_err(|e| write_error(&e))?,
             JsVariant::String(s) => {
                 self.size += s.len();
                 if self.size > RESULT_LIMIT {
@@ -671,23 +598,12 @@ impl ResultWriter<'_> {
     }
 
     /// Writes an object or array (`toJSON` is honoured, as `JSON.stringify` does).
-    fn write_object(
-        &mut self,
-        object: &JsObject,
-        path: &mut String,
-        context: &mut Context,
-    ) -> Result<(), Value> {
+    fn write_object(&mut self, object: &JsObject, path: &mut String, context: &mut Context) -> Result<(), Value> {
         let thrown = |e: JsError, context: &mut Context| exception(e, context);
-        let to_json = object
-            .get(js_string!("toJSON"), context)
-            .map_err(|e| thrown(e, context))?;
+        let to_json = object.get(js_string!("toJSON"), context).map_err(|e| thrown(e, context))?;
         if let Some(to_json) = to_json.as_object().filter(|f| f.is_callable()) {
             let replaced = to_json
-                .call(
-                    &JsValue::from(object.clone()),
-                    &[JsValue::from(js_string!(""))],
-                    context,
-                )
+                .call(&JsValue::from(object.clone()), &[JsValue::from(js_string!(""))], context)
                 .map_err(|e| thrown(e, context))?;
             if let JsVariant::Object(inner) = replaced.variant()
                 && JsObject::equals(&inner, object)
@@ -703,11 +619,7 @@ impl ResultWriter<'_> {
             || proxy
                 && self
                     .is_array
-                    .call(
-                        &JsValue::undefined(),
-                        &[JsValue::from(object.clone())],
-                        context,
-                    )
+                    .call(&JsValue::undefined(), &[JsValue::from(object.clone())], context)
                     .map_err(|e| thrown(e, context))?
                     .to_boolean();
         if array {
@@ -717,9 +629,7 @@ impl ResultWriter<'_> {
                 .map_err(|e| thrown(e, context))?;
             self.out.push(b'[');
             for index in 0..len {
-                let item = object
-                    .get(PropertyKey::from(index), context)
-                    .map_err(|e| thrown(e, context))?;
+                let item = object.get(PropertyKey::from(index), context).map_err(|e| thrown(e, context))?;
                 if index > 0 {
                     self.out.push(b',');
                 }
@@ -742,15 +652,11 @@ impl ResultWriter<'_> {
         }
         let keys = self
             .object_keys
-            .call(
-                &JsValue::undefined(),
-                &[JsValue::from(object.clone())],
-                context,
-            )
+            .call(&JsValue::undefined(), &[JsValue::from(object.clone())], context)
             .map_err(|e| thrown(e, context))?;
-        let keys = keys.as_object().ok_or_else(
-            || json!({"kind": "internal", "message": "Object.keys did not return an array"}),
-        )?;
+        let keys = keys
+            .as_object()
+            .ok_or_else(|| json!({"kind": "internal", "message": "Object.keys did not return an array"}))?;
         let count = keys
             .get(js_string!("length"), context)
             .and_then(|l| l.to_length(context))
@@ -758,13 +664,9 @@ impl ResultWriter<'_> {
         self.out.push(b'{');
         let mut first = true;
         for index in 0..count {
-            let key = keys
-                .get(PropertyKey::from(index), context)
-                .map_err(|e| thrown(e, context))?;
+            let key = keys.get(PropertyKey::from(index), context).map_err(|e| thrown(e, context))?;
             let Some(key) = key.as_string() else { continue };
-            let item = object
-                .get(key.clone(), context)
-                .map_err(|e| thrown(e, context))?;
+            let item = object.get(key.clone(), context).map_err(|e| thrown(e, context))?;
             let name = key.to_std_string_escaped();
             self.member(&name, &item, &mut first, path, context)?;
         }
@@ -773,16 +675,9 @@ impl ResultWriter<'_> {
     }
 
     /// Writes a plain object: its enumerable own string keys, read without calling `Object.keys`.
-    fn write_ordinary(
-        &mut self,
-        object: &JsObject,
-        path: &mut String,
-        context: &mut Context,
-    ) -> Result<(), Value> {
+    fn write_ordinary(&mut self, object: &JsObject, path: &mut String, context: &mut Context) -> Result<(), Value> {
         let thrown = |e: JsError, context: &mut Context| exception(e, context);
-        let keys = object
-            .own_property_keys(context)
-            .map_err(|e| thrown(e, context))?;
+        let keys = object.own_property_keys(context).map_err(|e| thrown(e, context))?;
         self.out.push(b'{');
         let mut first = true;
         for key in keys {
@@ -792,11 +687,7 @@ impl ResultWriter<'_> {
                 PropertyKey::Symbol(_) => continue,
             };
             // A getter may have deleted it meanwhile: then it is left out, as JSON.stringify does.
-            let enumerable = object
-                .borrow()
-                .properties()
-                .get(&key)
-                .and_then(|d| d.enumerable());
+            let enumerable = object.borrow().properties().get(&key).and_then(|d| d.enumerable());
             if enumerable != Some(true) {
                 continue;
             }
@@ -828,9 +719,7 @@ fn number(f: f64) -> Value {
 fn push_key(path: &mut String, name: &str) {
     let identifier = !name.is_empty()
         && !name.starts_with(|c: char| c.is_ascii_digit())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$');
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$');
     if identifier {
         path.push('.');
         path.push_str(name);
@@ -841,9 +730,7 @@ fn push_key(path: &mut String, name: &str) {
 
 /// The envelope error for a syntax error in the author's `source`.
 fn syntax_error(error: &JsError, source: &str) -> Value {
-    let text = error
-        .as_native()
-        .map_or_else(|| error.to_string(), |native| native.message().to_owned());
+    let text = error.as_native().map_or_else(|| error.to_string(), |native| native.message().to_owned());
     let (message, line, column) = match text.rsplit_once(" at line ") {
         Some((message, position)) => {
             let mut parts = position.split(", col ");
@@ -877,11 +764,7 @@ fn syntax_error(error: &JsError, source: &str) -> Value {
 
 /// Maps a position in the wrapped source back to the author's source.
 fn unwrap_position(line: u32, column: u32) -> (u32, u32) {
-    if line == 1 {
-        (1, column.saturating_sub(PREFIX.len() as u32).max(1))
-    } else {
-        (line, column)
-    }
+    if line == 1 { (1, column.saturating_sub(PREFIX.len() as u32).max(1)) } else { (line, column) }
 }
 
 /// The envelope error for an uncaught exception (or an engine limit).
@@ -896,10 +779,9 @@ fn exception(error: JsError, context: &mut Context) -> Value {
     let display = error.to_string();
     let message = match error.as_opaque() {
         Some(value) => thrown_message(&value.clone(), context),
-        None => error.as_native().map_or_else(
-            || display.clone(),
-            |native| format!("{}: {}", native.kind(), native.message()),
-        ),
+        None => error
+            .as_native()
+            .map_or_else(|| display.clone(), |native| format!("{}: {}", native.kind(), native.message())),
     };
     // The display ends with the backtrace: "\n    at name (script:line:column)" lines.
     let mut frames = Vec::new();
@@ -947,11 +829,7 @@ fn thrown_message(value: &JsValue, context: &mut Context) -> String {
         };
     }
     let text = describe(value, context);
-    if value.is_string() {
-        text
-    } else {
-        format!("uncaught {text}")
-    }
+    if value.is_string() { text } else { format!("uncaught {text}") }
 }
 
 /// A frame of boa's backtrace (`name (script:line:column)`): the function's name and its
@@ -967,11 +845,7 @@ fn stack_frame(frame: &str) -> (String, Option<(u32, u32)>) {
     let name = frame[..start].trim_end();
     // The factory that wraps the author's script is an anonymous function too, so anonymous
     // frames keep boa's name; only the script's own top level is renamed.
-    let name = if name == "<main>" {
-        "<top level>"
-    } else {
-        name
-    };
+    let name = if name == "<main>" { "<top level>" } else { name };
     (name.to_owned(), Some(unwrap_position(line, column)))
 }
 

@@ -768,6 +768,38 @@ fn payloads_of_every_json_type_arrive_intact() {
 }
 
 #[test]
+fn payload_text_is_read_as_json_parsers_read_it() {
+    // The guest reads the body's text in place: escapes, whitespace, repeated keys (the last
+    // value, in the first key's place), numbers beyond 32 bits, and the reads of a level that
+    // was partly read before it was converted.
+    let script = script(
+        r#"function map(p) {
+             const first = [p["k\n\"\u00e9"], p.dup, p.big, p.neg, p.exp, p.e["x/y"], p["café"], p["ab"], p["€"]];
+             return { first, all: p, keys: Object.keys(p), e: p.e };
+           }"#,
+    );
+    let text = r#" { "k\n\"\u00e9" : "v\ud83d\ude00\t" , "dup": 1, "big": 12345678901234567890,
+        "neg": -2147483649, "exp": -1.5e-3, "dup": [2, {"a": null}], "e": {"x\/y": true},
+        "café": 1, "a\u0062": 2, "€": 3 } "#;
+    let outcome = script.call(text.as_bytes(), &request());
+    assert_eq!(
+        outcome.result,
+        Ok(json!({
+            "first": ["v😀\t", [2, {"a": null}], 12345678901234567890.0, -2147483649i64, -0.0015, true, 1, 2, 3],
+            "all": {"k\n\"é": "v😀\t", "dup": [2, {"a": null}], "big": 12345678901234567890.0, "neg": -2147483649i64,
+                    "exp": -0.0015, "e": {"x/y": true}, "café": 1, "ab": 2, "€": 3},
+            "keys": ["k\n\"é", "dup", "big", "neg", "exp", "e", "café", "ab", "€"],
+            "e": {"x/y": true},
+        }))
+    );
+    for invalid in ["{\"a\" 1}", "[1,]", "01", "\"\\x\"", "[] x", "", "1.", "[\"\u{1}\"]", "{\"a\":1", "\"\u{ff}"] {
+        let outcome = script.call(invalid.as_bytes(), &request());
+        assert!(matches!(outcome.result, Err(ScriptError::InvalidInput { .. })), "{invalid:?}: {:?}", outcome.result);
+    }
+    assert!(matches!(script.call(b"\xff", &request()).result, Err(ScriptError::InvalidInput { .. })));
+}
+
+#[test]
 fn a_top_level_that_never_ends_fails_to_compile_with_the_time_limit() {
     let started = Instant::now();
     let error = sandbox().compile("while (true) {}\nfunction map(p) { return p; }", Limits::default()).err();
