@@ -13,7 +13,8 @@ use std::time::{Duration, Instant, UNIX_EPOCH};
 use serde_json::Value;
 
 use crate::mapping::path::CompiledPath;
-use crate::mapping::{Input, Limits, Mapped, Mapping, compile};
+use crate::mapping::{Input, Limits, MapError, MapErrors, Mapped, Mapping, compile};
+use crate::runtime::ScriptError;
 use crate::security::{AllowList, SignatureScheme, SignedRequest};
 
 /// The parts of `data` between NUL bytes; missing parts are empty.
@@ -66,10 +67,26 @@ pub fn structured_mapping(data: &[u8]) {
     let projected = program.parse_body(body).expect("a body that parses whole also parses projected");
     let from_whole = program.run(&Input::from_body(whole));
     let from_projected = program.run(&Input::from_body(projected));
-    assert_eq!(from_whole, from_projected, "the projected body maps differently");
+    // A script leaf's time limit is wall time: on a loaded machine one of two runs of the same
+    // leaf may reach it and the other not, so such a pair says nothing about projection.
+    if !(hit_a_time_limit(&from_whole) || hit_a_time_limit(&from_projected)) {
+        assert_eq!(from_whole, from_projected, "the projected body maps differently");
+    }
     if let Ok(Mapped::Event(output)) = from_whole {
         assert_eq!(crate::schema::validate(output.clone()).as_ref(), Ok(&output), "output is not valid and normal");
     }
+}
+
+/// Whether a run stopped at a script's time limit.
+fn hit_a_time_limit(result: &Result<Mapped, MapErrors>) -> bool {
+    let Err(errors) = result else { return false };
+    errors.0.iter().any(|error| {
+        matches!(
+            error,
+            MapError::Script(ScriptError::TimeLimit { .. })
+                | MapError::ScriptLeaf { error: ScriptError::TimeLimit { .. }, .. }
+        )
+    })
 }
 
 /// `DOCUMENT`: mappable properties of a document. Every listed path is a valid
