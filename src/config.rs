@@ -55,6 +55,10 @@ impl Default for DeliveryConfig {
 pub struct Config {
     /// Where the database and the admin token live. Default `./hookmap-data`.
     pub data_dir: PathBuf,
+    /// The PostgreSQL database several nodes share (`postgres://user@host:port/db`); flag
+    /// `--database`, else `HOOKMAP_DATABASE_URL`. Default none: SQLite, `hookmap.db` in the
+    /// data directory.
+    pub database: Option<String>,
     /// The ingest listener's address. Default `0.0.0.0:8080`.
     pub ingest_addr: SocketAddr,
     /// The admin listener's address. Default `127.0.0.1:8081`.
@@ -106,6 +110,7 @@ impl Default for Config {
     fn default() -> Config {
         Config {
             data_dir: PathBuf::from("./hookmap-data"),
+            database: None,
             ingest_addr: SocketAddr::from(([0, 0, 0, 0], 8080)),
             admin_addr: SocketAddr::from(([127, 0, 0, 1], 8081)),
             public_url: None,
