@@ -146,8 +146,10 @@ async fn open_hub(config: &Config, base_url: &str) -> Result<(Hub, WriterThread)
     let writes = StoreOptions { queue_capacity: config.queue_capacity, batch_max: config.batch_max };
     let (store, writer): (Arc<dyn Storage>, WriterThread) = match &config.database {
         Some(url) => {
-            // A node holds an event for its attempt, plus a margin for recording it.
-            let lease_ms = config.delivery.timeout_ms.saturating_add(LEASE_MARGIN_MS);
+            // A node holds an event while it waits for a delivery slot (at most one attempt's
+            // time: it reads no more than `concurrency` events), during its attempt, and while
+            // it records it.
+            let lease_ms = config.delivery.timeout_ms.saturating_mul(2).saturating_add(LEASE_MARGIN_MS);
             let options = PostgresOptions { writes, lease_ms, ..PostgresOptions::default() };
             let (store, writer) = Postgres::connect(url, options).await.map_err(StartError::Store)?;
             (Arc::new(store), writer)

@@ -51,13 +51,13 @@ pub struct PostgresOptions {
     pub pool_size: usize,
     /// How long a node holds an event it took for a delivery attempt, in ms: longer than one
     /// attempt may take. Past it (the node died), another node may attempt the event. Default
-    /// 40000.
+    /// 25000 (what `hookmap serve` sets for the default delivery timeout: twice it, plus 5 s).
     pub lease_ms: u64,
 }
 
 impl Default for PostgresOptions {
     fn default() -> PostgresOptions {
-        PostgresOptions { writes: StoreOptions::default(), pool_size: 16, lease_ms: 40_000 }
+        PostgresOptions { writes: StoreOptions::default(), pool_size: 16, lease_ms: 25_000 }
     }
 }
 

@@ -30,6 +30,7 @@ mod admin;
 mod crash;
 mod dedup;
 mod delivery;
+mod engine;
 mod hostile;
 mod ingest;
 mod lifecycle;
