@@ -96,6 +96,31 @@ async fn an_auto_pause_on_b_holds_requests_on_a_is_recorded_once_and_a_reactivat
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_mapping_changed_and_a_token_rotated_on_a_take_effect_on_b() {
+    let (a, b) = two_nodes().await;
+    let (id, token) = live_trigger(&a, json!({})).await;
+    assert_eq!(known_on(&b, &token, &sample()).await.status, 202);
+    let renamed = json!({"kind": "structured", "source": {"payload": {
+        "target": {"usersById": "$.user"},
+        "detail": {"total": "$.amount"}
+    }}});
+    a.api_ok("PUT", &format!("/api/triggers/{id}/mapping"), Some(renamed), 200).await;
+    let rotated = a.api_ok("POST", &format!("/api/triggers/{id}/rotate-token"), None, 200).await;
+    let new = rotated["token"].as_str().unwrap().to_owned();
+    let accepted = eventually("node B to take the new token", || async {
+        let answer = b.hook(&new, &sample()).await;
+        (answer.status == 202).then_some(answer)
+    })
+    .await;
+    assert_eq!(b.hook(&token, &sample()).await.status, 404, "the old token is retired on B");
+    let event_id = accepted.json()["eventId"].as_str().unwrap().to_owned();
+    let event = b.api_ok("GET", &format!("/api/events/{event_id}"), None, 200).await;
+    assert_eq!(event["payload"]["payload"]["detail"], json!({"total": 42}), "B maps with A's new mapping");
+    a.stop().await;
+    b.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_capture_armed_on_a_takes_the_request_sent_to_b() {
     let (a, b) = two_nodes().await;
     let a = Arc::new(a);
