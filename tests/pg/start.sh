@@ -7,7 +7,7 @@
 # `postgres` user in a new temporary data directory, on a free port, with its socket in that
 # directory. It trusts local connections (a test database, nothing else listens to it).
 #
-# Usage: tests/pg/start.sh [WATCH_PID]
+# Usage: [PG_FSYNC=on] tests/pg/start.sh [WATCH_PID]
 # With WATCH_PID, a watchdog stops the server and removes its directory once that process
 # has exited (the integration tests pass their own pid); without it, stop it with
 #   runuser -u postgres -- pg_ctl -D DIR stop   (DIR is printed on stderr).
@@ -48,9 +48,9 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 started=""
 for _ in 1 2 3 4 5; do
   port=$(free_port)
-  # fsync off: a test server's data is thrown away; the engine's durability does not depend on it.
+  # fsync off by default: a test server's data is thrown away. PG_FSYNC=on for measurements.
   if as_postgres "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-    -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300" start >&2; then
+    -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=${PG_FSYNC:-off} -c max_connections=300" start >&2; then
     started=yes
     break
   fi
