@@ -171,9 +171,12 @@ pub(super) async fn append_event_once<C: GenericClient>(
     Ok(Appended::New)
 }
 
-/// Forgets the keys that expired by `now`.
+/// Forgets keys that expired by `now` (up to 10000, skipping those a transaction holds: the
+/// delete never waits, so it cannot deadlock with the nodes' appends).
 pub(super) async fn prune_dedup_keys<C: GenericClient>(c: &C, now: i64) -> Result<(), StoreError> {
-    execute(c, "DELETE FROM dedup_keys WHERE expires_at <= $1", &[&now]).await?;
+    let sql = "DELETE FROM dedup_keys WHERE (trigger_id, key) IN (
+                   SELECT trigger_id, key FROM dedup_keys WHERE expires_at <= $1 LIMIT 10000 FOR UPDATE SKIP LOCKED)";
+    execute(c, sql, &[&now]).await?;
     Ok(())
 }
 

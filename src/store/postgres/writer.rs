@@ -3,9 +3,9 @@
 //! `batch_max`), runs each inside its own savepoint (a failing write rolls back alone) in one
 //! transaction, and commits once; each caller is answered only after that commit.
 //!
-//! Writes that claim a dedup key run in key order, so two nodes' groups claiming the same keys
-//! lock them in the same order and never deadlock. A group that changes a trigger bumps
-//! `triggers_version` and notifies the other nodes, at its end.
+//! Writes that claim a dedup key run in key order, then writes of triggers in id order, so two
+//! nodes' groups lock the rows they share in the same order and do not deadlock. A group that
+//! changes a trigger bumps `triggers_version` and notifies the other nodes, at its end.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
@@ -68,12 +68,15 @@ pub(super) struct Job {
 }
 
 impl Write {
-    /// The dedup key the write claims: the order writes run in within a group.
-    fn lock_order(&self) -> Option<(&str, &str)> {
+    /// The rows the write locks that another node's group may lock too: the order writes run
+    /// in within a group (writes without such rows first, then dedup keys, then triggers).
+    fn lock_order(&self) -> Option<(u8, &str, &str)> {
         match self {
             Write::Append(append) => {
-                append.key.as_ref().map(|key| (append.event.trigger_id.as_str(), key.key.as_str()))
+                append.key.as_ref().map(|key| (0, append.event.trigger_id.as_str(), key.key.as_str()))
             }
+            Write::InsertTrigger(trigger) | Write::UpdateTrigger(trigger, ..) => Some((1, trigger.id.as_str(), "")),
+            Write::DeleteTrigger(id) => Some((1, id.as_str(), "")),
             _ => None,
         }
     }
