@@ -154,6 +154,10 @@ mod tests {
         assert_eq!(config.ingest_addr, SocketAddr::from(([127, 0, 0, 1], 9000)));
         assert_eq!((config.delivery.max_attempts, config.delivery.base_delay_ms), (3, 1000));
         assert_eq!(config.max_body_bytes, 1024 * 1024);
+        assert_eq!(config.database, None, "SQLite unless a database is named");
+        std::fs::write(&path, r#"{"database": "postgres://hookmap@db:5432/hookmap"}"#).unwrap();
+        let config = Config::from_file(&path).unwrap();
+        assert_eq!(config.database.as_deref(), Some("postgres://hookmap@db:5432/hookmap"));
         std::fs::write(&path, r#"{"ingestAdr": "127.0.0.1:9000"}"#).unwrap();
         let error = Config::from_file(&path).unwrap_err().to_string();
         assert!(error.contains("unknown field `ingestAdr`"), "{error}");

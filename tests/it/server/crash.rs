@@ -22,15 +22,16 @@ struct Process {
 }
 
 fn spawn(dir: &std::path::Path) -> Process {
-    spawn_with(dir, &[])
+    spawn_with(dir, &[], &[])
 }
 
-/// `hookmap serve` on `dir` with more arguments.
-fn spawn_with(dir: &std::path::Path, more: &[&str]) -> Process {
+/// `hookmap serve` on `dir` with more arguments and environment variables.
+fn spawn_with(dir: &std::path::Path, more: &[&str], env: &[(&str, &str)]) -> Process {
     let mut child = crate::hookmap_command()
         .args(["serve", "--ingest-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0", "--data-dir"])
         .arg(dir)
         .args(more)
+        .envs(env.iter().copied())
         .env("HOOKMAP_ADMIN_TOKEN", ADMIN_TOKEN)
         .env("HOOKMAP_LOG", "warn")
         .stdin(Stdio::null())
@@ -242,9 +243,10 @@ async fn a_node_killed_under_load_loses_no_acknowledged_event_and_the_other_deli
     let config = config_dir.join("hookmap.json");
     let settings = json!({"delivery": {"timeoutMs": 1000, "baseDelayMs": 20, "maxDelayMs": 100}});
     std::fs::write(&config, settings.to_string()).unwrap();
-    let args = ["--database", database.as_str(), "--config", config.to_str().unwrap()];
-    let mut a = spawn_with(&temp_dir("node-a"), &args);
-    let mut b = spawn_with(&temp_dir("node-b"), &args);
+    let config = config.to_str().unwrap();
+    // Node A is given the database with --database, node B with HOOKMAP_DATABASE_URL.
+    let mut a = spawn_with(&temp_dir("node-a"), &["--database", &database, "--config", config], &[]);
+    let mut b = spawn_with(&temp_dir("node-b"), &["--config", config], &[("HOOKMAP_DATABASE_URL", &database)]);
     let mut body = trigger("two nodes");
     body["flow"] =
         json!({"id": "flow_1", "target": {"kind": "webhook", "url": format!("http://{}/in", receiver.addr)}});
