@@ -164,7 +164,7 @@ async fn open_hub(config: &Config, base_url: &str) -> Result<(Hub, WriterThread)
     Ok((hub, writer))
 }
 
-/// What a delivery lease adds to the attempt's timeout: time to record the attempt.
+/// What a delivery lease adds to twice the attempt timeout: time to record the attempt.
 const LEASE_MARGIN_MS: u64 = 5_000;
 
 /// A started server.
