@@ -60,8 +60,9 @@ echo "PostgreSQL data directory: $dir" >&2
 
 if [ -n "${1:-}" ]; then
   watched=$1
-  # The watchdog: detached from our stdout, so the caller reading it is not kept waiting.
-  nohup bash -c "
+  # The watchdog: detached from our stdout (the caller reading it is not kept waiting) and in a
+  # session of its own (a signal to the caller's process group does not end it first).
+  setsid nohup bash -c "
     while kill -0 $watched 2>/dev/null; do sleep 1; done
     runuser -u postgres -- '$bin/pg_ctl' -D '$dir/data' -m immediate stop >/dev/null 2>&1 || true
     rm -rf '$dir'
