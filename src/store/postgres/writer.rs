@@ -1,8 +1,8 @@
 //! The PostgreSQL writer: a task that commits queued writes in groups, as the SQLite writer
 //! thread does. It takes the first waiting write and every write queued behind it (up to
-//! `batch_max`), runs them in one transaction and commits once; each caller is answered only
-//! after that commit. A failing write rolls back alone: the group then runs again with each
-//! write in a savepoint (see `commit_group`).
+//! `batch_max`), runs them in one transaction, their statements pipelined, and commits once;
+//! each caller is answered only after that commit. A failing write rolls back alone: the group
+//! then runs again with each write in a savepoint (see `commit_group`).
 //!
 //! Writes that claim a dedup key run in key order, then writes of triggers in id order, so two
 //! nodes' groups lock the rows they share in the same order and do not deadlock. A group that
@@ -169,56 +169,70 @@ async fn prune(pool: &Pool, now: i64) -> Result<(), StoreError> {
 /// the transaction broke off).
 type Committed = (Result<(), StoreError>, Vec<Result<Done, StoreError>>);
 
-/// Runs `writes` in one transaction and commits it. The writes first run one after the other
-/// with nothing between them; when one fails (a conflict, a delivery recorded by another node),
-/// the group is rolled back and run again with each write in a savepoint, so that a failing
-/// write rolls back alone. A savepoint costs a round trip per write, paid only then.
+/// Runs `writes` in one transaction and commits it: first [`pipelined`]; when a write fails
+/// (a conflict, a delivery recorded by another node), the group runs again
+/// [`with_savepoints`], so that a failing write rolls back alone.
 async fn commit_group(pool: &Pool, writes: &[Write]) -> Committed {
     let mut client = match pool.get().await {
         Ok(client) => client,
         Err(e) => return (Err(e.into()), Vec::new()),
     };
-    match run_group(&mut client, writes, false).await {
+    match pipelined(&mut client, writes).await {
         Some(committed) => committed,
-        None => run_group(&mut client, writes, true).await.unwrap_or_else(|| (Err(StoreError::Closed), Vec::new())),
+        None => with_savepoints(&mut client, writes).await,
     }
 }
 
-/// Runs and commits `writes`, each in a savepoint if `savepoints`; without savepoints, none
-/// when a write of several failed (the transaction is rolled back: run them again with).
-async fn run_group(client: &mut deadpool_postgres::Object, writes: &[Write], savepoints: bool) -> Option<Committed> {
+/// Runs `writes` at once on one transaction: their statements are sent pipelined on the
+/// connection (in the group's order, so shared rows are locked in that order), not one round
+/// trip after another. None when a write of several failed (the transaction is rolled back:
+/// run them again with savepoints); a lone write's failure is its answer.
+async fn pipelined(client: &mut deadpool_postgres::Object, writes: &[Write]) -> Option<Committed> {
+    let tx = match client.transaction().await {
+        Ok(tx) => tx,
+        Err(e) => return Some((Err(e.into()), Vec::new())),
+    };
+    let results = futures_util::future::join_all(writes.iter().map(|write| apply(&tx, write))).await;
+    if results.iter().any(Result::is_err) {
+        let rolled_back = tx.rollback().await.map_err(StoreError::from);
+        return (writes.len() == 1).then_some((rolled_back, results));
+    }
+    if writes.iter().any(Write::changes_triggers)
+        && let Err(e) = sql::announce_trigger_change(&tx).await
+    {
+        return Some((Err(e), results));
+    }
+    Some((tx.commit().await.map_err(StoreError::from), results))
+}
+
+/// Runs `writes` one after the other on one transaction, each in a savepoint (a round trip per
+/// write), so a failing write rolls back alone; commits the others.
+async fn with_savepoints(client: &mut deadpool_postgres::Object, writes: &[Write]) -> Committed {
     let mut results = Vec::with_capacity(writes.len());
     let tx = match client.transaction().await {
         Ok(tx) => tx,
-        Err(e) => return Some((Err(e.into()), results)),
+        Err(e) => return (Err(e.into()), results),
     };
     let mut announce = false;
     for (index, write) in writes.iter().enumerate() {
-        if savepoints {
-            // One round trip: the previous write's savepoint is released as the next one is set.
-            let savepoint = if index == 0 { "SAVEPOINT job" } else { "RELEASE SAVEPOINT job; SAVEPOINT job" };
-            if let Err(e) = tx.batch_execute(savepoint).await {
-                return Some((Err(e.into()), results));
-            }
+        // One round trip: the previous write's savepoint is released as the next one is set.
+        let savepoint = if index == 0 { "SAVEPOINT job" } else { "RELEASE SAVEPOINT job; SAVEPOINT job" };
+        if let Err(e) = tx.batch_execute(savepoint).await {
+            return (Err(e.into()), results);
         }
         let result = apply(&tx, write).await;
         match &result {
             Ok(_) => announce |= write.changes_triggers(),
-            Err(_) if !savepoints => {
-                let rolled_back = tx.rollback().await.map_err(StoreError::from);
-                // A lone write's failure is its answer; with others, they run again.
-                return (writes.len() == 1).then(|| (rolled_back, vec![result]));
-            }
             Err(_) => {
                 if let Err(e) = tx.batch_execute("ROLLBACK TO SAVEPOINT job").await {
-                    return Some((Err(e.into()), results));
+                    return (Err(e.into()), results);
                 }
             }
         }
         results.push(result);
     }
     if announce && let Err(e) = sql::announce_trigger_change(&tx).await {
-        return Some((Err(e), results));
+        return (Err(e), results);
     }
-    Some((tx.commit().await.map_err(StoreError::from), results))
+    (tx.commit().await.map_err(StoreError::from), results)
 }
