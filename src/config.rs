@@ -55,6 +55,10 @@ impl Default for DeliveryConfig {
 pub struct Config {
     /// Where the database and the admin token live. Default `./hookmap-data`.
     pub data_dir: PathBuf,
+    /// The PostgreSQL database several nodes share (`postgres://user@host:port/db`); flag
+    /// `--database`, else `HOOKMAP_DATABASE_URL`. Default none: SQLite, `hookmap.db` in the
+    /// data directory.
+    pub database: Option<String>,
     /// The ingest listener's address. Default `0.0.0.0:8080`.
     pub ingest_addr: SocketAddr,
     /// The admin listener's address. Default `127.0.0.1:8081`.
@@ -106,6 +110,7 @@ impl Default for Config {
     fn default() -> Config {
         Config {
             data_dir: PathBuf::from("./hookmap-data"),
+            database: None,
             ingest_addr: SocketAddr::from(([0, 0, 0, 0], 8080)),
             admin_addr: SocketAddr::from(([127, 0, 0, 1], 8081)),
             public_url: None,
@@ -149,6 +154,10 @@ mod tests {
         assert_eq!(config.ingest_addr, SocketAddr::from(([127, 0, 0, 1], 9000)));
         assert_eq!((config.delivery.max_attempts, config.delivery.base_delay_ms), (3, 1000));
         assert_eq!(config.max_body_bytes, 1024 * 1024);
+        assert_eq!(config.database, None, "SQLite unless a database is named");
+        std::fs::write(&path, r#"{"database": "postgres://hookmap@db:5432/hookmap"}"#).unwrap();
+        let config = Config::from_file(&path).unwrap();
+        assert_eq!(config.database.as_deref(), Some("postgres://hookmap@db:5432/hookmap"));
         std::fs::write(&path, r#"{"ingestAdr": "127.0.0.1:9000"}"#).unwrap();
         let error = Config::from_file(&path).unwrap_err().to_string();
         assert!(error.contains("unknown field `ingestAdr`"), "{error}");

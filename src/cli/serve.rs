@@ -1,5 +1,6 @@
 //! `hookmap serve`: run the ingest server and the admin API until SIGTERM or SIGINT.
 
+use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -10,7 +11,7 @@ use hookmap::server::{self, Config};
 /// Arguments of `hookmap serve` (flags override the config file).
 #[derive(Args)]
 pub struct ServeArgs {
-    /// A JSON config file (keys: dataDir, ingestAddr, adminAddr, publicUrl, adminToken, maxBodyBytes,
+    /// A JSON config file (keys: dataDir, database, ingestAddr, adminAddr, publicUrl, adminToken, maxBodyBytes,
     /// maxInFlight, maxConnections, listenBacklog, maxHeaderBytes, headerTimeoutMs, bodyTimeoutMs,
     /// queueCapacity, batchMax, cacheCapacity, maxWaitSeconds, delivery).
     #[arg(long, value_name = "FILE")]
@@ -18,6 +19,10 @@ pub struct ServeArgs {
     /// The data directory (database, admin token). Default ./hookmap-data.
     #[arg(long, value_name = "DIR")]
     data_dir: Option<PathBuf>,
+    /// A PostgreSQL database several nodes share (postgres://user@host:port/db); also the
+    /// `database` config key and HOOKMAP_DATABASE_URL. Default: SQLite in the data directory.
+    #[arg(long, value_name = "URL")]
+    database: Option<String>,
     /// The ingest listener's address. Default 0.0.0.0:8080.
     #[arg(long, value_name = "ADDR")]
     ingest_addr: Option<SocketAddr>,
@@ -41,6 +46,14 @@ fn config(args: &ServeArgs) -> Result<Config, server::StartError> {
     if let Some(dir) = &args.data_dir {
         config.data_dir = dir.clone();
     }
+    if let Some(url) = &args.database {
+        config.database = Some(url.clone());
+    } else if config.database.is_none()
+        && let Ok(url) = std::env::var("HOOKMAP_DATABASE_URL")
+        && !url.is_empty()
+    {
+        config.database = Some(url);
+    }
     if let Some(addr) = args.ingest_addr {
         config.ingest_addr = addr;
     }
@@ -59,7 +72,6 @@ fn config(args: &ServeArgs) -> Result<Config, server::StartError> {
 /// Prints one line of the start-up report on stdout. A reader that has gone (a closed pipe) does
 /// not stop the server: the line is dropped, where `println!` would panic.
 fn say(line: &str) {
-    use std::io::Write;
     let mut stdout = std::io::stdout().lock();
     let _ = writeln!(stdout, "{line}").and_then(|()| stdout.flush());
 }
@@ -143,6 +155,8 @@ pub fn run(args: &ServeArgs) -> ExitCode {
                 return ExitCode::from(2);
             }
         };
+        // A reader of stdout may stop reading once it has the addresses (a supervisor, a test):
+        // the server keeps serving (`say`).
         if running.admin_token_generated {
             say(&format!(
                 "admin token (printed once; stored in the data directory, mode 0600): {}",

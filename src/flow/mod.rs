@@ -58,7 +58,10 @@ impl Dispatcher {
                 break;
             }
             let now = crate::clock::now_ms();
-            let due = self.hub.store.due(now, 256).await.unwrap_or_default();
+            // As many as can be in progress (those in progress included): on a shared database
+            // `due` leases what it returns, so a node takes no more than it can start within
+            // one attempt's time.
+            let due = self.hub.store.due(now, concurrency as u32).await.unwrap_or_default();
             let mut launched = 0;
             let seen: HashSet<String> = due.iter().map(|e| e.id.clone()).collect();
             for event in due {

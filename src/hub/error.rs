@@ -93,7 +93,10 @@ impl std::error::Error for HubError {}
 
 impl From<StoreError> for HubError {
     fn from(error: StoreError) -> HubError {
-        HubError::Store(error)
+        match error {
+            StoreError::Conflict(message) => HubError::Conflict(format!("{message}; retry")),
+            error => HubError::Store(error),
+        }
     }
 }
 

@@ -17,7 +17,7 @@ pub mod samples;
 use std::num::NonZeroUsize;
 use std::sync::Arc;
 
-use tokio::sync::Notify;
+use tokio::sync::{Notify, watch};
 
 use crate::mapping::cache::ProgramCache;
 use crate::metrics::Metrics;
@@ -144,6 +144,65 @@ impl Hub {
         self.registry.remove(id);
         self.activity.forget(id);
         tracing::info!(trigger = %id, "trigger deleted");
+        Ok(())
+    }
+
+    /// Follows the changes other nodes make to the triggers, until `stop` turns true: each
+    /// time `changes` is notified (see [`Storage::shared_changes`]), reloads the triggers.
+    pub async fn follow_changes(self: Arc<Hub>, changes: Arc<Notify>, mut stop: watch::Receiver<bool>) {
+        loop {
+            tokio::select! {
+                () = changes.notified() => {}
+                _ = stop.changed() => return,
+            }
+            if *stop.borrow() {
+                return;
+            }
+            if let Err(error) = self.reload().await {
+                tracing::warn!(%error, "the triggers could not be reloaded; the next change retries");
+            }
+        }
+    }
+
+    /// Brings the registry to the stored triggers: prepares those whose stored version is
+    /// newer (keeping their rate-limit buckets), adds new ones, removes deleted ones, and wakes
+    /// the sample long-polls when anything changed (another node may have captured a sample).
+    pub async fn reload(&self) -> Result<(), HubError> {
+        let _guard = self.edit.lock().await;
+        let stored = self.store.load_triggers().await?;
+        let ids: std::collections::HashSet<String> = stored.iter().map(|t| t.id.clone()).collect();
+        let mut changed = false;
+        for trigger in stored {
+            let current = self.registry.by_id(&trigger.id);
+            if current.as_ref().is_some_and(|c| c.trigger.version >= trigger.version) {
+                continue;
+            }
+            let id = trigger.id.clone();
+            match Prepared::new(trigger, &self.cache) {
+                Ok(mut prepared) => {
+                    if let Some(current) = &current {
+                        prepared.keep_bucket_of(current);
+                    }
+                    tracing::info!(trigger = %id, version = prepared.trigger.version, "trigger changed on another node");
+                    self.registry.put(prepared);
+                    changed = true;
+                }
+                Err(error) => {
+                    tracing::error!(trigger = %id, %error, "a trigger changed on another node does not prepare")
+                }
+            }
+        }
+        for prepared in self.registry.all() {
+            if !ids.contains(&prepared.trigger.id) {
+                self.registry.remove(&prepared.trigger.id);
+                self.activity.forget(&prepared.trigger.id);
+                tracing::info!(trigger = %prepared.trigger.id, "trigger deleted on another node");
+                changed = true;
+            }
+        }
+        if changed {
+            self.samples.notify_waiters();
+        }
         Ok(())
     }
 

@@ -34,7 +34,7 @@ use tokio::sync::{Semaphore, watch};
 use crate::config::ConfigError;
 pub use crate::config::{Config, DeliveryConfig};
 use crate::hub::{Hub, HubError};
-use crate::store::{Sqlite, StoreError, StoreOptions, WriterThread};
+use crate::store::{Postgres, PostgresOptions, Sqlite, Storage, StoreError, StoreOptions, WriterThread};
 
 use error::ApiError;
 
@@ -92,8 +92,9 @@ fn token_hash(token: &str) -> [u8; 32] {
 
 impl State {
     /// Opens what the handlers share, without listeners or the flow dispatcher: creates the
-    /// data directory if needed, opens (and migrates) the SQLite database in it and opens the
-    /// hub, which loads and prepares every stored trigger. `base_url` is where senders reach
+    /// data directory if needed, opens (and migrates) the database (the PostgreSQL database
+    /// `database` names, else SQLite in the data directory) and opens the hub, which loads and
+    /// prepares every stored trigger. `base_url` is where senders reach
     /// the ingest listener (trigger URLs, schemes that sign `[url]`); `admin_token` is what
     /// the admin API accepts.
     ///
@@ -137,15 +138,34 @@ impl State {
     }
 }
 
-/// Opens the SQLite engine in the data directory (creating it if needed) and the hub over it.
+/// Opens the engine (the PostgreSQL database `database` names, else SQLite in the data
+/// directory, created if needed) and the hub over it.
 async fn open_hub(config: &Config, base_url: &str) -> Result<(Hub, WriterThread), StartError> {
     std::fs::create_dir_all(&config.data_dir)
         .map_err(|e| StartError::DataDir(format!("{}: {e}", config.data_dir.display())))?;
-    let options = StoreOptions { queue_capacity: config.queue_capacity, batch_max: config.batch_max };
-    let (store, writer) = Sqlite::open(&config.data_dir.join("hookmap.db"), options).map_err(StartError::Store)?;
-    let hub = Hub::open(Arc::new(store), config.cache_capacity, base_url).await.map_err(StartError::Hub)?;
+    let writes = StoreOptions { queue_capacity: config.queue_capacity, batch_max: config.batch_max };
+    let (store, writer): (Arc<dyn Storage>, WriterThread) = match &config.database {
+        Some(url) => {
+            // A node holds an event while it waits for a delivery slot (at most one attempt's
+            // time: it reads no more than `concurrency` events), during its attempt, and while
+            // it records it.
+            let lease_ms = config.delivery.timeout_ms.saturating_mul(2).saturating_add(LEASE_MARGIN_MS);
+            let options = PostgresOptions { writes, lease_ms, ..PostgresOptions::default() };
+            let (store, writer) = Postgres::connect(url, options).await.map_err(StartError::Store)?;
+            (Arc::new(store), writer)
+        }
+        None => {
+            let (store, writer) =
+                Sqlite::open(&config.data_dir.join("hookmap.db"), writes).map_err(StartError::Store)?;
+            (Arc::new(store), writer)
+        }
+    };
+    let hub = Hub::open(store, config.cache_capacity, base_url).await.map_err(StartError::Hub)?;
     Ok((hub, writer))
 }
+
+/// What a delivery lease adds to twice the attempt timeout: time to record the attempt.
+const LEASE_MARGIN_MS: u64 = 5_000;
 
 /// A started server.
 pub struct Running {
@@ -257,16 +277,24 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     let ingest = tokio::spawn(accept_loop(ingest_listener, Arc::clone(&state), Listener::Ingest, stopped.clone()));
     let admin = tokio::spawn(accept_loop(admin_listener, Arc::clone(&state), Listener::Admin, stopped.clone()));
     let dispatcher = crate::flow::Dispatcher::new(Arc::clone(&state.hub), state.config.delivery.clone());
+    let follower = state
+        .hub
+        .store
+        .shared_changes()
+        .map(|changes| tokio::spawn(Arc::clone(&state.hub).follow_changes(changes, stopped.clone())));
     let dispatcher = tokio::spawn(dispatcher.run(stopped));
     tracing::info!(%ingest_addr, %admin_addr, triggers = state.hub.registry.len(), "hookmap serving");
     let done = tokio::spawn(async move {
         let _ = ingest.await;
         let _ = admin.await;
         let _ = dispatcher.await;
+        if let Some(follower) = follower {
+            let _ = follower.await;
+        }
         drop(state);
         // Every handle on the store is gone once the tasks above ended: the writer drains its
-        // queue, checkpoints and stops.
-        let _ = tokio::task::spawn_blocking(move || writer.join()).await;
+        // queue (SQLite's checkpoints) and stops.
+        writer.stopped().await;
         tracing::info!("hookmap stopped");
     });
     Ok(Running { ingest_addr, admin_addr, admin_token: token, admin_token_generated: generated, stop, done })

@@ -4,18 +4,25 @@
 //! (durable), so ingest answers 2xx only after its event is stored.
 //!
 //! [`Sqlite`] is the embedded engine: one file, one writer thread committing in groups.
+//! [`Postgres`] is the engine several nodes share: one database, a writer task per node
+//! committing in groups, leased deliveries, changes of triggers announced to every node.
 //! Each engine keeps its own SQL; nothing outside this module sees a connection.
 
 mod migrations;
+mod postgres;
 mod records;
 mod sqlite;
 mod writer;
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 
+use tokio::sync::Notify;
+
+pub use postgres::{Postgres, PostgresOptions};
 pub use records::{Appended, Attempt, DedupKey, DeliveryState, Event, Held, HeldReason, NewEvent, Outcome};
-pub use sqlite::{Sqlite, StoreOptions, WriterThread};
+pub use sqlite::{Sqlite, StoreOptions};
 
 use crate::problem::Problem;
 use crate::trigger::Trigger;
@@ -25,6 +32,10 @@ use crate::trigger::Trigger;
 pub enum StoreError {
     /// SQLite reported an error.
     Sqlite(String),
+    /// PostgreSQL reported an error, or could not be reached.
+    Postgres(String),
+    /// Another node changed the record meanwhile (the change was not made).
+    Conflict(String),
     /// The write queue is full (the server is overloaded).
     Overloaded,
     /// The writer has stopped (the server is shutting down).
@@ -39,6 +50,8 @@ impl std::fmt::Display for StoreError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             StoreError::Sqlite(e) => write!(f, "database error: {e}"),
+            StoreError::Postgres(e) => write!(f, "PostgreSQL error: {e}"),
+            StoreError::Conflict(e) => f.write_str(e),
             StoreError::Overloaded => f.write_str("the write queue is full"),
             StoreError::Closed => f.write_str("the store is closed"),
             StoreError::NotFound => f.write_str("not found"),
@@ -190,4 +203,55 @@ pub trait Storage: Triggers + Outbox + Deliveries + HeldRequests + DedupKeys {
     fn queued(&self) -> usize;
     /// (transactions, writes) committed so far.
     fn commit_counts(&self) -> (u64, u64);
+    /// Notified when another node may have changed the triggers, for an engine several nodes
+    /// share (the hub then reloads them); none for an engine one node owns.
+    fn shared_changes(&self) -> Option<Arc<Notify>>;
+}
+
+/// The writer of an engine, to wait for once every handle on the engine is dropped: it then
+/// commits what is queued and stops.
+pub struct WriterThread(WriterKind);
+
+enum WriterKind {
+    /// SQLite's writer thread.
+    Thread(std::thread::JoinHandle<()>),
+    /// PostgreSQL's writer task.
+    Task(tokio::task::JoinHandle<()>),
+}
+
+impl WriterThread {
+    fn thread(handle: std::thread::JoinHandle<()>) -> WriterThread {
+        WriterThread(WriterKind::Thread(handle))
+    }
+
+    fn task(handle: tokio::task::JoinHandle<()>) -> WriterThread {
+        WriterThread(WriterKind::Task(handle))
+    }
+
+    /// Waits for the writer to commit what is queued and stop (blocks the thread: not for an
+    /// async task, see [`WriterThread::stopped`]).
+    pub fn join(self) {
+        match self.0 {
+            WriterKind::Thread(handle) => {
+                let _ = handle.join();
+            }
+            WriterKind::Task(handle) => {
+                if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+                    let _ = runtime.block_on(handle);
+                }
+            }
+        }
+    }
+
+    /// Waits, without blocking the async threads, for the writer to commit what is queued and stop.
+    pub async fn stopped(self) {
+        match self.0 {
+            WriterKind::Thread(handle) => {
+                let _ = tokio::task::spawn_blocking(move || handle.join()).await;
+            }
+            WriterKind::Task(handle) => {
+                let _ = handle.await;
+            }
+        }
+    }
 }

@@ -145,7 +145,8 @@ impl Outcome {
         }
     }
 
-    fn kind(&self) -> &'static str {
+    /// The outcome's name in the `outcome` column.
+    pub(super) fn kind(&self) -> &'static str {
         match self {
             Outcome::Answered(_) => "answered",
             Outcome::Timeout(_) => "timeout",
@@ -154,14 +155,16 @@ impl Outcome {
         }
     }
 
-    fn reason(&self) -> Option<&str> {
+    /// The reason of a connection or URL failure (the `error` column).
+    pub(super) fn reason(&self) -> Option<&str> {
         match self {
             Outcome::Connection(reason) | Outcome::InvalidUrl(reason) => Some(reason),
             _ => None,
         }
     }
 
-    fn timeout_ms(&self) -> Option<u64> {
+    /// The limit a timeout hit (the `timeout_ms` column).
+    pub(super) fn timeout_ms(&self) -> Option<u64> {
         match self {
             Outcome::Timeout(ms) => Some(*ms),
             _ => None,
@@ -170,15 +173,20 @@ impl Outcome {
 }
 
 /// An attempt's outcome as its columns hold it.
-struct OutcomeColumns {
-    kind: String,
-    status: Option<u16>,
-    reason: Option<String>,
-    timeout_ms: Option<i64>,
+pub(super) struct OutcomeColumns {
+    /// `outcome`.
+    pub(super) kind: String,
+    /// `status`.
+    pub(super) status: Option<u16>,
+    /// `error`.
+    pub(super) reason: Option<String>,
+    /// `timeout_ms`.
+    pub(super) timeout_ms: Option<i64>,
 }
 
 impl OutcomeColumns {
-    fn outcome(self) -> Result<Outcome, StoreError> {
+    /// The outcome the columns hold.
+    pub(super) fn outcome(self) -> Result<Outcome, StoreError> {
         let missing = |column: &str| corrupt(format!("a {} attempt without its {column}", self.kind));
         Ok(match self.kind.as_str() {
             "answered" => Outcome::Answered(self.status.ok_or_else(|| missing("status"))?),
@@ -212,7 +220,8 @@ impl HeldReason {
         }
     }
 
-    fn parse(text: &str) -> Option<HeldReason> {
+    /// Parses a reason's name.
+    pub(super) fn parse(text: &str) -> Option<HeldReason> {
         Some(match text {
             "shape" => HeldReason::Shape,
             "paused" => HeldReason::Paused,
@@ -244,11 +253,13 @@ pub struct Held {
     pub request: Option<Value>,
 }
 
-fn corrupt(e: impl std::fmt::Display) -> StoreError {
+/// A stored record that cannot be read back.
+pub(super) fn corrupt(e: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(e.to_string())
 }
 
-fn json_text<T: Serialize>(value: &T) -> Result<String, StoreError> {
+/// `value` as the JSON text a column holds.
+pub(super) fn json_text<T: Serialize>(value: &T) -> Result<String, StoreError> {
     serde_json::to_string(value).map_err(corrupt)
 }
 

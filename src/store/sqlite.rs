@@ -6,7 +6,6 @@
 use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::thread::JoinHandle;
 
 use rusqlite::{Connection, OpenFlags};
 use tokio::sync::{mpsc, oneshot};
@@ -14,7 +13,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::writer::{self, WriterStats};
 use super::{
     Admission, Alongside, Appended, Attempt, Change, DedupKeys, Deliveries, DeliveryState, Event, Held, HeldReason,
-    HeldRequests, NewAppend, Outbox, Pending, Storage, StoreError, Triggers,
+    HeldRequests, NewAppend, Outbox, Pending, Storage, StoreError, Triggers, WriterThread,
 };
 use super::{migrations, records};
 use crate::problem::Problem;
@@ -43,16 +42,6 @@ pub struct Sqlite {
     stats: Arc<WriterStats>,
 }
 
-/// Joins the writer thread once every [`Sqlite`] handle is dropped.
-pub struct WriterThread(JoinHandle<()>);
-
-impl WriterThread {
-    /// Waits for the writer to commit what is queued and stop.
-    pub fn join(self) {
-        let _ = self.0.join();
-    }
-}
-
 fn open(path: &Path, flags: OpenFlags) -> Result<Connection, StoreError> {
     let conn = Connection::open_with_flags(path, flags)?;
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
@@ -79,7 +68,7 @@ impl Sqlite {
             .spawn(move || writer::run(conn, receiver, batch_max, &thread_stats))
             .map_err(|e| StoreError::Sqlite(format!("cannot start the writer thread: {e}")))?;
         let store = Sqlite { jobs: sender, reader: Arc::new(Mutex::new(reader)), stats };
-        Ok((store, WriterThread(handle)))
+        Ok((store, WriterThread::thread(handle)))
     }
 
     fn job<R, F>(f: F) -> (writer::Job, oneshot::Receiver<Result<R, StoreError>>)
@@ -304,6 +293,10 @@ impl Storage for Sqlite {
 
     fn commit_counts(&self) -> (u64, u64) {
         (self.stats.commits.load(Ordering::Relaxed), self.stats.jobs.load(Ordering::Relaxed))
+    }
+
+    fn shared_changes(&self) -> Option<Arc<tokio::sync::Notify>> {
+        None
     }
 }
 

@@ -6,9 +6,8 @@ use hookmap::server::admin::ROUTES;
 
 use super::*;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_route_needs_the_admin_token_and_exists() {
-    let server = start_server().await;
+async fn every_route_needs_the_admin_token_and_exists(engine: Engine) {
+    let server = start_server_on(engine).await;
     let t = server.create(trigger("routes")).await;
     let id = t["id"].as_str().unwrap();
     for (method, pattern) in ROUTES {
@@ -34,9 +33,8 @@ async fn every_route_needs_the_admin_token_and_exists() {
     server.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn errors_have_one_shape_with_code_message_and_path() {
-    let server = start_server().await;
+async fn errors_have_one_shape_with_code_message_and_path(engine: Engine) {
+    let server = start_server_on(engine).await;
     let missing = server.api("GET", "/api/nothing", None).await;
     assert_eq!((missing.status, missing.code()), (404, "route_not_found".to_owned()));
     let method = server.api("PUT", "/api/triggers", None).await;
@@ -71,9 +69,8 @@ async fn errors_have_one_shape_with_code_message_and_path() {
     server.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn health_and_metrics() {
-    let server = start_server().await;
+async fn health_and_metrics(engine: Engine) {
+    let server = start_server_on(engine).await;
     for addr in [server.ingest, server.admin] {
         let health = send(addr, "GET", "/healthz", &[], Vec::new()).await;
         assert_eq!((health.status, health.json()), (200, json!({"status": "ok"})));
@@ -104,3 +101,9 @@ async fn health_and_metrics() {
     assert_eq!(send(server.ingest, "GET", "/metrics", &[], Vec::new()).await.status, 404);
     server.stop().await;
 }
+
+on_both_engines!(
+    every_route_needs_the_admin_token_and_exists,
+    errors_have_one_shape_with_code_message_and_path,
+    health_and_metrics,
+);

@@ -1,6 +1,7 @@
-//! The crash test: the real `hookmap serve` binary is killed with SIGKILL while clients
+//! The crash tests: the real `hookmap serve` binary is killed with SIGKILL while clients
 //! are sending; after a restart on the same data directory every event that was answered
-//! 202 is there exactly once.
+//! 202 is there exactly once. With two nodes on one PostgreSQL database, the node that
+//! survives has every acknowledged event and delivers what the dead one had leased.
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
@@ -21,9 +22,16 @@ struct Process {
 }
 
 fn spawn(dir: &std::path::Path) -> Process {
+    spawn_with(dir, &[], &[])
+}
+
+/// `hookmap serve` on `dir` with more arguments and environment variables.
+fn spawn_with(dir: &std::path::Path, more: &[&str], env: &[(&str, &str)]) -> Process {
     let mut child = crate::hookmap_command()
         .args(["serve", "--ingest-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0", "--data-dir"])
         .arg(dir)
+        .args(more)
+        .envs(env.iter().copied())
         .env("HOOKMAP_ADMIN_TOKEN", ADMIN_TOKEN)
         .env("HOOKMAP_LOG", "warn")
         .stdin(Stdio::null())
@@ -235,4 +243,128 @@ async fn try_get(addr: SocketAddr, path: &str) -> Option<(u16, Value)> {
     let status = response.status().as_u16();
     let bytes = response.into_body().collect().await.ok()?.to_bytes();
     Some((status, serde_json::from_slice(&bytes).unwrap_or(Value::Null)))
+}
+
+/// Sends unique requests from several clients (client `n` to `nodes[n % len]`) until `stop`,
+/// recording every (event id, marker) answered 202.
+fn load(
+    nodes: &[SocketAddr],
+    token: &str,
+    clients: usize,
+    acknowledged: &Arc<Mutex<Vec<(String, String)>>>,
+    stop: &Arc<AtomicBool>,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    (0..clients)
+        .map(|client| {
+            let (acknowledged, stop) = (Arc::clone(acknowledged), Arc::clone(stop));
+            let (addr, path) = (nodes[client % nodes.len()], format!("/hooks/{token}"));
+            tokio::spawn(async move {
+                let mut failures = 0;
+                for n in 0..100_000 {
+                    if stop.load(Ordering::Relaxed) || failures > 20 {
+                        break;
+                    }
+                    let marker = format!("c{client}-{n}");
+                    let body = serde_json::to_vec(&json!({"user": "u_1", "amount": n, "id": marker})).unwrap();
+                    match try_post(addr, &path, body).await {
+                        Some((202, answer)) => {
+                            let event_id = answer["eventId"].as_str().expect("eventId").to_owned();
+                            acknowledged.lock().unwrap().push((event_id, marker));
+                        }
+                        Some((status, answer)) => panic!("unexpected {status}: {answer}"),
+                        None => failures += 1,
+                    }
+                }
+            })
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_node_killed_under_load_loses_no_acknowledged_event_and_the_other_delivers_its_leases() {
+    let database = super::pg::fresh_database();
+    let receiver = Receiver::start(Vec::new()).await;
+    // Leases of 2 × 1000 + 5000 ms: the survivor takes the dead node's events within seconds.
+    let config_dir = temp_dir("two-nodes-config");
+    let config = config_dir.join("hookmap.json");
+    let settings = json!({"delivery": {"timeoutMs": 1000, "baseDelayMs": 20, "maxDelayMs": 100}});
+    std::fs::write(&config, settings.to_string()).unwrap();
+    let config = config.to_str().unwrap();
+    // Node A is given the database with --database, node B with HOOKMAP_DATABASE_URL.
+    let mut a = spawn_with(&temp_dir("node-a"), &["--database", &database, "--config", config], &[]);
+    let mut b = spawn_with(&temp_dir("node-b"), &["--config", config], &[("HOOKMAP_DATABASE_URL", &database)]);
+    let mut body = trigger("two nodes");
+    body["flow"] =
+        json!({"id": "flow_1", "target": {"kind": "webhook", "url": format!("http://{}/in", receiver.addr)}});
+    let created = a.api("POST", "/api/triggers", Some(body)).await;
+    assert_eq!(created.status, 201);
+    let t = created.json();
+    let (id, token) = (t["id"].as_str().unwrap().to_owned(), t["token"].as_str().unwrap().to_owned());
+    assert_eq!(a.api("POST", &format!("/api/triggers/{id}/activate"), None).await.status, 200);
+    eventually("node B to take the trigger's requests", || async {
+        let answer = try_post(b.ingest, &format!("/hooks/{token}"), serde_json::to_vec(&sample()).unwrap()).await;
+        (answer.map(|(status, _)| status) == Some(202)).then_some(())
+    })
+    .await;
+
+    let acknowledged: Arc<Mutex<Vec<(String, String)>>> = Arc::new(Mutex::new(Vec::new()));
+    let stop = Arc::new(AtomicBool::new(false));
+    let clients = load(&[a.ingest, b.ingest], &token, 6, &acknowledged, &stop);
+    for _ in 0..3000 {
+        if acknowledged.lock().unwrap().len() >= 300 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    a.child.kill().expect("SIGKILL");
+    let _ = a.child.wait();
+    // The clients of node B go on for a while after the kill.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    stop.store(true, Ordering::Relaxed);
+    for client in clients {
+        client.await.expect("client task");
+    }
+    let acknowledged = acknowledged.lock().unwrap().clone();
+    assert!(acknowledged.len() >= 100, "only {} acknowledged", acknowledged.len());
+
+    // Every acknowledged event is stored once, and every event is delivered by the survivor
+    // (those node A had leased once their leases expire).
+    let events = eventually("every event delivered", || async {
+        let mut events: HashMap<String, (usize, String, Value)> = HashMap::new();
+        let mut after = 0;
+        loop {
+            let page = b.api("GET", &format!("/api/triggers/{id}/events?limit=1000&after={after}"), None).await.json();
+            let listed = page["events"].as_array().unwrap();
+            if listed.is_empty() {
+                break;
+            }
+            for event in listed {
+                let marker = event["payload"]["payload"]["metadata"]["id"].as_str().unwrap_or("").to_owned();
+                let entry = events.entry(event["id"].as_str().unwrap().to_owned()).or_insert((0, marker, Value::Null));
+                entry.0 += 1;
+                entry.2 = event["delivery"]["state"].clone();
+            }
+            after = page["next"].as_i64().unwrap();
+        }
+        events.values().all(|(_, _, state)| state == "delivered").then_some(events)
+    })
+    .await;
+    for (event_id, marker) in &acknowledged {
+        match events.get(event_id) {
+            Some((1, stored, _)) => assert_eq!(stored, marker),
+            other => panic!("acknowledged event {event_id} ({marker}) after the kill: {other:?}"),
+        }
+    }
+    let posted: std::collections::HashSet<String> = receiver
+        .received
+        .lock()
+        .unwrap()
+        .iter()
+        .filter_map(|(headers, _)| headers.get("hookmap-event-id")?.to_str().ok().map(str::to_owned))
+        .collect();
+    for (event_id, _) in &acknowledged {
+        assert!(posted.contains(event_id), "{event_id} was never posted to the flow");
+    }
+    let _ = b.child.kill();
+    let _ = b.child.wait();
 }

@@ -9,9 +9,8 @@ use serde_json::json;
 use super::ingest::live_trigger;
 use super::*;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_repeated_body_key_answers_the_first_event_and_a_missing_key_is_a_new_event() {
-    let server = start_server().await;
+async fn a_repeated_body_key_answers_the_first_event_and_a_missing_key_is_a_new_event(engine: Engine) {
+    let server = start_server_on(engine).await;
     let dedup = json!({"dedup": {"key": "$.id", "windowSeconds": 3600}, "shapeCheck": "off"});
     let (id, token) = live_trigger(&server, dedup).await;
     let first = server.hook(&token, &sample()).await;
@@ -42,9 +41,8 @@ async fn a_repeated_body_key_answers_the_first_event_and_a_missing_key_is_a_new_
     server.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_header_key_set_with_patch_deduplicates_and_null_turns_it_off() {
-    let server = start_server().await;
+async fn a_header_key_set_with_patch_deduplicates_and_null_turns_it_off(engine: Engine) {
+    let server = start_server_on(engine).await;
     let (id, token) = live_trigger(&server, json!({})).await;
     let dedup = json!({"dedup": {"key": "header:X-GitHub-Delivery"}});
     let patched = server.api_ok("PATCH", &format!("/api/triggers/{id}"), Some(dedup), 200).await;
@@ -65,9 +63,8 @@ async fn a_header_key_set_with_patch_deduplicates_and_null_turns_it_off() {
     server.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn dedup_settings_are_validated_with_the_field() {
-    let server = start_server().await;
+async fn dedup_settings_are_validated_with_the_field(engine: Engine) {
+    let server = start_server_on(engine).await;
     for (dedup, path, message) in [
         (json!({"key": "id"}), "dedup.key", "expected a JSONPath on the body"),
         (json!({"key": "$.a.[b]"}), "dedup.key", "invalid JSONPath at column 5"),
@@ -87,9 +84,8 @@ async fn dedup_settings_are_validated_with_the_field() {
     server.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn identical_requests_at_the_same_instant_make_exactly_one_event() {
-    let server = start_server().await;
+async fn identical_requests_at_the_same_instant_make_exactly_one_event(engine: Engine) {
+    let server = start_server_on(engine).await;
     let (id, token) = live_trigger(&server, json!({"dedup": {"key": "$.id"}})).await;
     const CLIENTS: usize = 24;
     let start = Arc::new(tokio::sync::Barrier::new(CLIENTS));
@@ -115,9 +111,8 @@ async fn identical_requests_at_the_same_instant_make_exactly_one_event() {
     server.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn keys_survive_a_restart() {
-    let server = start_server().await;
+async fn keys_survive_a_restart(engine: Engine) {
+    let server = start_server_on(engine).await;
     let (id, token) = live_trigger(&server, json!({"dedup": {"key": "$.id"}})).await;
     let first = server.hook(&token, &sample()).await.json();
     let dir = server.stop().await;
@@ -127,3 +122,11 @@ async fn keys_survive_a_restart() {
     assert_eq!(server.events(&id).await.len(), 1);
     server.stop().await;
 }
+
+on_both_engines!(
+    a_repeated_body_key_answers_the_first_event_and_a_missing_key_is_a_new_event,
+    a_header_key_set_with_patch_deduplicates_and_null_turns_it_off,
+    dedup_settings_are_validated_with_the_field,
+    identical_requests_at_the_same_instant_make_exactly_one_event,
+    keys_survive_a_restart,
+);

@@ -21,9 +21,8 @@ async fn delivery_state(server: &TestServer, event_id: &str, wanted: &str) -> Va
     .await
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn events_are_posted_to_the_flow_with_their_headers() {
-    let server = start_server().await;
+async fn events_are_posted_to_the_flow_with_their_headers(engine: Engine) {
+    let server = start_server_on(engine).await;
     let receiver = Receiver::start(Vec::new()).await;
     let (id, token) = webhook_trigger(&server, &receiver).await;
     let a = server.hook(&token, &json!({"user": "u_5", "amount": 5, "id": "d1"})).await;
@@ -41,9 +40,8 @@ async fn events_are_posted_to_the_flow_with_their_headers() {
     server.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn failed_deliveries_are_retried_then_declared_dead() {
-    let server = start_server().await; // max 3 attempts, 20 ms base delay
+async fn failed_deliveries_are_retried_then_declared_dead(engine: Engine) {
+    let server = start_server_on(engine).await; // max 3 attempts, 20 ms base delay
     // Two failures then success.
     let receiver = Receiver::start(vec![500, 503]).await;
     let (id, token) = webhook_trigger(&server, &receiver).await;
@@ -81,9 +79,8 @@ async fn failed_deliveries_are_retried_then_declared_dead() {
     server.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn without_a_webhook_events_wait_in_the_outbox_until_acknowledged() {
-    let server = start_server().await;
+async fn without_a_webhook_events_wait_in_the_outbox_until_acknowledged(engine: Engine) {
+    let server = start_server_on(engine).await;
     let t = server.create(trigger("outbox")).await;
     let id = t["id"].as_str().unwrap();
     let token = t["token"].as_str().unwrap();
@@ -109,9 +106,8 @@ async fn without_a_webhook_events_wait_in_the_outbox_until_acknowledged() {
     server.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn removing_the_webhook_moves_pending_events_to_the_outbox() {
-    let mut config = test_config(&temp_dir("to-outbox"));
+async fn removing_the_webhook_moves_pending_events_to_the_outbox(engine: Engine) {
+    let mut config = test_config(&engine_dir("to-outbox", engine));
     config.delivery.base_delay_ms = 60_000; // the retry stays far away
     config.delivery.max_delay_ms = 60_000;
     let server = start_with(config).await;
@@ -138,3 +134,10 @@ async fn removing_the_webhook_moves_pending_events_to_the_outbox() {
     );
     server.stop().await;
 }
+
+on_both_engines!(
+    events_are_posted_to_the_flow_with_their_headers,
+    failed_deliveries_are_retried_then_declared_dead,
+    without_a_webhook_events_wait_in_the_outbox_until_acknowledged,
+    removing_the_webhook_moves_pending_events_to_the_outbox,
+);

@@ -32,9 +32,8 @@ pub(super) async fn live_trigger(server: &TestServer, extra: Value) -> (String, 
     (id, t["token"].as_str().unwrap().to_owned())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn accepted_requests_become_events_with_the_mapped_payload() {
-    let server = start_server().await;
+async fn accepted_requests_become_events_with_the_mapped_payload(engine: Engine) {
+    let server = start_server_on(engine).await;
     let (id, token) = live_trigger(&server, json!({})).await;
     let body = json!({"id": "evt_9", "user": "u_9", "amount": 12, "ignored": {"deep": [1, 2]}});
     let a = server.hook(&token, &body).await;
@@ -62,9 +61,8 @@ async fn accepted_requests_become_events_with_the_mapped_payload() {
     server.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn script_mappings_run_in_the_sandbox_with_the_request() {
-    let server = start_server().await;
+async fn script_mappings_run_in_the_sandbox_with_the_request(engine: Engine) {
+    let server = start_server_on(engine).await;
     let source = "function map(p, r) {\n  if (!p.user) throw new Error('no user');\n  \
                   return {payload: {target: {usersById: [p.user]}, detail: {via: r.headers['x-via'], amount: p.amount}}};\n}";
     let mapping = json!({"kind": "script", "source": source, "limits": {"timeMs": 200, "memoryMb": 32}});
@@ -129,9 +127,8 @@ async fn script_mappings_run_in_the_sandbox_with_the_request() {
     server.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn too_deep_bodies_are_refused_with_the_nesting_limit() {
-    let server = start_server().await;
+async fn too_deep_bodies_are_refused_with_the_nesting_limit(engine: Engine) {
+    let server = start_server_on(engine).await;
     let (id, token) = live_trigger(&server, json!({"shapeCheck": "off"})).await;
     let deep = format!("{{\"user\": {}1{}}}", "[".repeat(200), "]".repeat(200));
     let refused = server.hook_raw(&token, "application/json", &[], deep.clone().into_bytes()).await;
@@ -148,9 +145,8 @@ async fn too_deep_bodies_are_refused_with_the_nesting_limit() {
     server.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn form_bodies_are_mapped_as_objects() {
-    let server = start_server().await;
+async fn form_bodies_are_mapped_as_objects(engine: Engine) {
+    let server = start_server_on(engine).await;
     let t = server
         .create(json!({"name": "form", "mapping": mapping(), "sample": {"user": "u_1", "amount": "5", "id": "x"}}))
         .await;
@@ -165,9 +161,8 @@ async fn form_bodies_are_mapped_as_objects() {
     server.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn refusals_answer_the_right_status_and_never_echo_the_body() {
-    let server = start_server().await;
+async fn refusals_answer_the_right_status_and_never_echo_the_body(engine: Engine) {
+    let server = start_server_on(engine).await;
     let (id, token) = live_trigger(&server, json!({"shapeCheck": "off"})).await;
 
     // 404: unknown token; 405: other methods; unknown paths are 404 too.
@@ -212,9 +207,8 @@ async fn refusals_answer_the_right_status_and_never_echo_the_body() {
     server.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn signatures_and_allow_lists_guard_the_url() {
-    let server = start_server().await;
+async fn signatures_and_allow_lists_guard_the_url(engine: Engine) {
+    let server = start_server_on(engine).await;
     let security = json!({"signature": {"preset": "stripe"}, "secrets": [SECRET]});
     let (id, token) = live_trigger(&server, json!({"security": security})).await;
     let body = serde_json::to_vec(&sample()).unwrap();
@@ -288,9 +282,8 @@ async fn signatures_and_allow_lists_guard_the_url() {
     server.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_rate_limit_answers_429_beyond_its_burst() {
-    let server = start_server().await;
+async fn a_rate_limit_answers_429_beyond_its_burst(engine: Engine) {
+    let server = start_server_on(engine).await;
     let (_, token) = live_trigger(&server, json!({"rateLimit": {"perSecond": 0.001, "burst": 2}})).await;
     assert_eq!(server.hook(&token, &sample()).await.status, 202);
     assert_eq!(server.hook(&token, &sample()).await.status, 202);
@@ -299,9 +292,8 @@ async fn a_rate_limit_answers_429_beyond_its_burst() {
     server.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_rate_limit_bucket_survives_changes_that_keep_the_limit() {
-    let server = start_server().await;
+async fn a_rate_limit_bucket_survives_changes_that_keep_the_limit(engine: Engine) {
+    let server = start_server_on(engine).await;
     let (id, token) = live_trigger(&server, json!({"rateLimit": {"perSecond": 0.01, "burst": 1}})).await;
     assert_eq!(server.hook(&token, &sample()).await.status, 202);
     assert_eq!(server.hook(&token, &sample()).await.status, 429);
@@ -320,11 +312,10 @@ async fn a_rate_limit_bucket_survives_changes_that_keep_the_limit() {
     server.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_full_server_answers_503() {
+async fn a_full_server_answers_503(engine: Engine) {
     // Bodies being read share `maxInFlight × maxBodyBytes` = 100 bytes: a sender that has sent
     // 90 bytes of its body leaves too little for another.
-    let mut config = test_config(&temp_dir("busy"));
+    let mut config = test_config(&engine_dir("busy", engine));
     config.max_in_flight = 1;
     config.max_body_bytes = 100;
     let server = start_with(config).await;
@@ -374,9 +365,8 @@ async fn chunked_post(addr: std::net::SocketAddr, path: &str, size: usize) -> St
     String::from_utf8_lossy(&answer).into_owned()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn structured_mappings_run_script_leaves_and_name_their_field_in_errors() {
-    let server = start_server().await;
+async fn structured_mappings_run_script_leaves_and_name_their_field_in_errors(engine: Engine) {
+    let server = start_server_on(engine).await;
     let source = json!({"payload": {
         "target": {"usersById": "$.user"},
         "detail": {"count": {"script": "payload.items.length"}, "via": {"script": "(p, r) => r.headers['x-via']"}}
@@ -402,3 +392,16 @@ async fn structured_mappings_run_script_leaves_and_name_their_field_in_errors() 
     assert!(held.to_string().contains("payload.detail.count: uncaught exception: TypeError"), "{held}");
     server.stop().await;
 }
+
+on_both_engines!(
+    accepted_requests_become_events_with_the_mapped_payload,
+    script_mappings_run_in_the_sandbox_with_the_request,
+    too_deep_bodies_are_refused_with_the_nesting_limit,
+    form_bodies_are_mapped_as_objects,
+    refusals_answer_the_right_status_and_never_echo_the_body,
+    signatures_and_allow_lists_guard_the_url,
+    a_rate_limit_answers_429_beyond_its_burst,
+    a_rate_limit_bucket_survives_changes_that_keep_the_limit,
+    a_full_server_answers_503,
+    structured_mappings_run_script_leaves_and_name_their_field_in_errors,
+);

@@ -5,9 +5,8 @@ use serde_json::json;
 
 use super::*;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_trigger_walks_through_every_state() {
-    let server = start_server().await;
+async fn a_trigger_walks_through_every_state(engine: Engine) {
+    let server = start_server_on(engine).await;
     let t = server.create(trigger("orders")).await;
     let id = t["id"].as_str().unwrap().to_owned();
     let token = t["token"].as_str().unwrap().to_owned();
@@ -112,9 +111,8 @@ async fn a_trigger_walks_through_every_state() {
     server.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn rotating_the_token_retires_the_old_url() {
-    let server = start_server().await;
+async fn rotating_the_token_retires_the_old_url(engine: Engine) {
+    let server = start_server_on(engine).await;
     let t = server.create(trigger("rotate")).await;
     let id = t["id"].as_str().unwrap();
     let old = t["token"].as_str().unwrap();
@@ -127,9 +125,8 @@ async fn rotating_the_token_retires_the_old_url() {
     server.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_restart_keeps_triggers_samples_events_and_held_requests() {
-    let server = start_server().await;
+async fn a_restart_keeps_triggers_samples_events_and_held_requests(engine: Engine) {
+    let server = start_server_on(engine).await;
     let t = server.create(trigger("durable")).await;
     let id = t["id"].as_str().unwrap().to_owned();
     let token = t["token"].as_str().unwrap().to_owned();
@@ -158,10 +155,9 @@ async fn a_restart_keeps_triggers_samples_events_and_held_requests() {
     server.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_graceful_shutdown_finishes_the_request_in_progress() {
+async fn a_graceful_shutdown_finishes_the_request_in_progress(engine: Engine) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let server = start_server().await;
+    let server = start_server_on(engine).await;
     let t = server.create(trigger("graceful")).await;
     let id = t["id"].as_str().unwrap().to_owned();
     let token = t["token"].as_str().unwrap().to_owned();
@@ -226,3 +222,10 @@ async fn the_first_start_generates_an_admin_token_stored_owner_only() {
     assert_eq!((running.admin_token.as_str(), running.admin_token_generated), (token.as_str(), false));
     running.shutdown().await;
 }
+
+on_both_engines!(
+    a_trigger_walks_through_every_state,
+    rotating_the_token_retires_the_old_url,
+    a_restart_keeps_triggers_samples_events_and_held_requests,
+    a_graceful_shutdown_finishes_the_request_in_progress,
+);

@@ -1,13 +1,41 @@
 //! The `hookmap serve` server over real HTTP: [`start_server`] runs it in-process on
 //! `127.0.0.1:0` (both listeners) with a fresh data directory; the client is hyper's own.
+//! [`start_server_on`] runs it on either [`Engine`]; [`on_both_engines!`] makes two tests of
+//! one body, on SQLite and on PostgreSQL.
+
+/// Runs each named test body (an `async fn(Engine)` of the module) as two tests, in the
+/// modules `on_sqlite` and `on_postgres`.
+macro_rules! on_both_engines {
+    ($($name:ident),+ $(,)?) => {
+        mod on_sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    super::$name(crate::server::Engine::Sqlite).await
+                }
+            )+
+        }
+        mod on_postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    super::$name(crate::server::Engine::Postgres).await
+                }
+            )+
+        }
+    };
+}
 
 mod admin;
 mod crash;
 mod dedup;
 mod delivery;
+mod engine;
 mod hostile;
 mod ingest;
 mod lifecycle;
+mod nodes;
+pub mod pg;
 mod samples;
 mod skip;
 mod web;
@@ -40,10 +68,34 @@ pub fn temp_dir(name: &str) -> PathBuf {
     dir
 }
 
-/// The configuration of a test server: loopback, ephemeral ports, quick retries.
+/// The storage engine a test server runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    /// SQLite in the data directory.
+    Sqlite,
+    /// A fresh database on the tests' PostgreSQL.
+    Postgres,
+}
+
+/// The file of a test data directory that names its PostgreSQL database (absent for SQLite):
+/// a server restarted on the directory finds its database again.
+const DATABASE_FILE: &str = "test-database-url";
+
+/// A fresh data directory for `engine` (with a fresh database for PostgreSQL).
+pub fn engine_dir(name: &str, engine: Engine) -> PathBuf {
+    let dir = temp_dir(name);
+    if engine == Engine::Postgres {
+        std::fs::write(dir.join(DATABASE_FILE), pg::fresh_database()).expect("write the database URL");
+    }
+    dir
+}
+
+/// The configuration of a test server: loopback, ephemeral ports, quick retries; the
+/// PostgreSQL database of the directory, if it has one (see [`engine_dir`]).
 pub fn test_config(dir: &std::path::Path) -> Config {
     let mut config = Config {
         data_dir: dir.to_path_buf(),
+        database: std::fs::read_to_string(dir.join(DATABASE_FILE)).ok(),
         ingest_addr: "127.0.0.1:0".parse().unwrap(),
         admin_addr: "127.0.0.1:0".parse().unwrap(),
         admin_token: Some(ADMIN_TOKEN.into()),
@@ -114,6 +166,11 @@ pub async fn start_with(config: Config) -> TestServer {
 /// Starts a server on `127.0.0.1:0` with a fresh data directory.
 pub async fn start_server() -> TestServer {
     start_with(test_config(&temp_dir("server"))).await
+}
+
+/// Starts a server on `127.0.0.1:0` on `engine`, with a fresh data directory (and database).
+pub async fn start_server_on(engine: Engine) -> TestServer {
+    start_with(test_config(&engine_dir("server", engine))).await
 }
 
 impl TestServer {

@@ -5,9 +5,8 @@ use serde_json::json;
 
 use super::*;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_captured_request_becomes_the_sample_and_a_long_poll_sees_it() {
-    let server = std::sync::Arc::new(start_server().await);
+async fn a_captured_request_becomes_the_sample_and_a_long_poll_sees_it(engine: Engine) {
+    let server = std::sync::Arc::new(start_server_on(engine).await);
     let t = server.create(json!({"name": "capture", "mapping": mapping()})).await;
     let id = t["id"].as_str().unwrap().to_owned();
     let token = t["token"].as_str().unwrap().to_owned();
@@ -48,9 +47,8 @@ async fn a_captured_request_becomes_the_sample_and_a_long_poll_sees_it() {
     server.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn preview_and_test_run_the_sample_through_a_mapping() {
-    let server = start_server().await;
+async fn preview_and_test_run_the_sample_through_a_mapping(engine: Engine) {
+    let server = start_server_on(engine).await;
     let t = server.create(json!({"name": "preview"})).await;
     let id = t["id"].as_str().unwrap().to_owned();
     // No sample, no mapping: 409s that say what is missing.
@@ -106,9 +104,8 @@ async fn preview_and_test_run_the_sample_through_a_mapping() {
     server.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn held_requests_are_replayed_with_the_current_mapping() {
-    let server = start_server().await;
+async fn held_requests_are_replayed_with_the_current_mapping(engine: Engine) {
+    let server = start_server_on(engine).await;
     let t = server.create(trigger("held")).await;
     let id = t["id"].as_str().unwrap().to_owned();
     let token = t["token"].as_str().unwrap().to_owned();
@@ -153,9 +150,8 @@ async fn held_requests_are_replayed_with_the_current_mapping() {
     server.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_sample_shape_check_requires_every_property() {
-    let server = start_server().await;
+async fn the_sample_shape_check_requires_every_property(engine: Engine) {
+    let server = start_server_on(engine).await;
     let mut body = trigger("strict");
     body["shapeCheck"] = json!("sample");
     body["sample"] = json!({"user": "u_1", "amount": 42, "id": "e", "extra": {"flag": true}});
@@ -174,9 +170,8 @@ async fn the_sample_shape_check_requires_every_property() {
     server.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_script_trigger_checks_the_properties_the_script_read_on_the_sample() {
-    let server = start_server().await;
+async fn a_script_trigger_checks_the_properties_the_script_read_on_the_sample(engine: Engine) {
+    let server = start_server_on(engine).await;
     let source = "function map(p) { return {payload: {target: {usersById: p.users.map(u => u.id)}, detail: {n: p.data.amount}}}; }";
     let mut body = trigger("script-shape");
     body["mapping"] = json!({"kind": "script", "source": source});
@@ -204,9 +199,8 @@ async fn a_script_trigger_checks_the_properties_the_script_read_on_the_sample() 
     server.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_replay_shows_the_script_the_request_as_it_came_also_after_a_restart() {
-    let server = start_server().await;
+async fn a_replay_shows_the_script_the_request_as_it_came_also_after_a_restart(engine: Engine) {
+    let server = start_server_on(engine).await;
     let throws = "function map(p, r) { throw new Error('not yet'); }";
     let mut body = trigger("held-request");
     body["mapping"] = json!({"kind": "script", "source": throws});
@@ -241,3 +235,12 @@ async fn a_replay_shows_the_script_the_request_as_it_came_also_after_a_restart()
     );
     server.stop().await;
 }
+
+on_both_engines!(
+    a_captured_request_becomes_the_sample_and_a_long_poll_sees_it,
+    preview_and_test_run_the_sample_through_a_mapping,
+    held_requests_are_replayed_with_the_current_mapping,
+    the_sample_shape_check_requires_every_property,
+    a_script_trigger_checks_the_properties_the_script_read_on_the_sample,
+    a_replay_shows_the_script_the_request_as_it_came_also_after_a_restart,
+);

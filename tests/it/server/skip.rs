@@ -21,9 +21,8 @@ async fn metrics(server: &TestServer) -> String {
     String::from_utf8(answer.body).unwrap()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_structured_skip_rule_answers_202_skipped_and_makes_no_event() {
-    let server = start_server().await;
+async fn a_structured_skip_rule_answers_202_skipped_and_makes_no_event(engine: Engine) {
+    let server = start_server_on(engine).await;
     let (id, token) = live_trigger(&server, json!({"mapping": filtered_mapping()})).await;
     // A ping is shaped nothing like the sample: it is skipped, not held, and the trigger stays live.
     let ping = server.hook(&token, &json!({"zen": "Design for failure.", "hook_id": 1})).await;
@@ -56,9 +55,8 @@ async fn a_structured_skip_rule_answers_202_skipped_and_makes_no_event() {
     server.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_preview_and_the_test_card_say_skipped_with_the_reason() {
-    let server = start_server().await;
+async fn the_preview_and_the_test_card_say_skipped_with_the_reason(engine: Engine) {
+    let server = start_server_on(engine).await;
     let t = server.create(json!({"name": "ping", "mapping": filtered_mapping(), "sample": {"zen": "hi"}})).await;
     let id = t["id"].as_str().unwrap();
     let preview = server.api_ok("POST", &format!("/api/triggers/{id}/preview"), Some(json!({})), 200).await;
@@ -74,9 +72,8 @@ async fn the_preview_and_the_test_card_say_skipped_with_the_reason() {
     server.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_script_skips_with_null_or_a_reason_and_a_bad_skip_is_held() {
-    let server = start_server().await;
+async fn a_script_skips_with_null_or_a_reason_and_a_bad_skip_is_held(engine: Engine) {
+    let server = start_server_on(engine).await;
     let source = r#"function map(p) {
         if (p.type === "ping") return null;
         if (p.type === "weird") return {skip: 42};
@@ -98,9 +95,8 @@ async fn a_script_skips_with_null_or_a_reason_and_a_bad_skip_is_held() {
     server.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_held_request_replayed_with_a_mapping_that_now_skips_is_removed_and_answered_skipped() {
-    let server = start_server().await;
+async fn a_held_request_replayed_with_a_mapping_that_now_skips_is_removed_and_answered_skipped(engine: Engine) {
+    let server = start_server_on(engine).await;
     let (id, token) = live_trigger(&server, json!({"shapeCheck": "off"})).await;
     let ping = server.hook(&token, &json!({"zen": "Speak like a human."})).await;
     assert_eq!(ping.status, 422, "without a skip rule a ping has no user");
@@ -116,9 +112,8 @@ async fn a_held_request_replayed_with_a_mapping_that_now_skips_is_removed_and_an
     server.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn skip_rules_that_do_not_compile_are_refused_with_the_field_and_column() {
-    let server = start_server().await;
+async fn skip_rules_that_do_not_compile_are_refused_with_the_field_and_column(engine: Engine) {
+    let server = start_server_on(engine).await;
     let t = server.create(trigger("rules")).await;
     let id = t["id"].as_str().unwrap();
     let mapping =
@@ -134,3 +129,11 @@ async fn skip_rules_that_do_not_compile_are_refused_with_the_field_and_column() 
     assert!(answer.json()["error"]["message"].as_str().unwrap().contains("$[?@.user]"));
     server.stop().await;
 }
+
+on_both_engines!(
+    a_structured_skip_rule_answers_202_skipped_and_makes_no_event,
+    the_preview_and_the_test_card_say_skipped_with_the_reason,
+    a_script_skips_with_null_or_a_reason_and_a_bad_skip_is_held,
+    a_held_request_replayed_with_a_mapping_that_now_skips_is_removed_and_answered_skipped,
+    skip_rules_that_do_not_compile_are_refused_with_the_field_and_column,
+);
