@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use serde_json::json;
@@ -91,36 +91,12 @@ async fn every_acknowledged_event_survives_a_kill_9_exactly_once() {
     assert_eq!(process.api("POST", &format!("/api/triggers/{id}/reactivate"), None).await.status, 200);
 
     let acknowledged: Arc<Mutex<Vec<(String, String)>>> = Arc::new(Mutex::new(Vec::new()));
-    let accepted = Arc::new(AtomicU64::new(0));
     let stop = Arc::new(AtomicBool::new(false));
-    let mut clients = Vec::new();
-    for client in 0..4 {
-        let (acknowledged, accepted, stop) = (Arc::clone(&acknowledged), Arc::clone(&accepted), Arc::clone(&stop));
-        let (addr, path) = (process.ingest, format!("/hooks/{token}"));
-        clients.push(tokio::spawn(async move {
-            let mut failures = 0;
-            for n in 0..100_000 {
-                if stop.load(Ordering::Relaxed) || failures > 20 {
-                    break;
-                }
-                let marker = format!("c{client}-{n}");
-                let body = serde_json::to_vec(&json!({"user": "u_1", "amount": n, "id": marker})).unwrap();
-                match try_post(addr, &path, body).await {
-                    Some((202, answer)) => {
-                        let event_id = answer["eventId"].as_str().expect("eventId").to_owned();
-                        acknowledged.lock().unwrap().push((event_id, marker));
-                        accepted.fetch_add(1, Ordering::Relaxed);
-                    }
-                    Some((status, answer)) => panic!("unexpected {status}: {answer}"),
-                    None => failures += 1,
-                }
-            }
-        }));
-    }
+    let clients = load(&[process.ingest], &token, 4, &acknowledged, &stop);
     // Kill -9 mid-stream, once a good number of events were acknowledged (at most 60 s,
     // for slow machines).
     for _ in 0..3000 {
-        if accepted.load(Ordering::Relaxed) >= 500 {
+        if acknowledged.lock().unwrap().len() >= 500 {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
