@@ -93,14 +93,8 @@ async fn every_acknowledged_event_survives_a_kill_9_exactly_once() {
     let acknowledged: Arc<Mutex<Vec<(String, String)>>> = Arc::new(Mutex::new(Vec::new()));
     let stop = Arc::new(AtomicBool::new(false));
     let clients = load(&[process.ingest], &token, 4, &acknowledged, &stop);
-    // Kill -9 mid-stream, once a good number of events were acknowledged (at most 60 s,
-    // for slow machines).
-    for _ in 0..3000 {
-        if acknowledged.lock().unwrap().len() >= 500 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    // Kill -9 mid-stream, once a good number of events were acknowledged.
+    wait_until_acknowledged(&acknowledged, 500).await;
     process.child.kill().expect("SIGKILL");
     let _ = process.child.wait();
     stop.store(true, Ordering::Relaxed);
@@ -221,6 +215,16 @@ async fn try_get(addr: SocketAddr, path: &str) -> Option<(u16, Value)> {
     Some((status, serde_json::from_slice(&bytes).unwrap_or(Value::Null)))
 }
 
+/// Waits until `at_least` requests were acknowledged, or 60 s (for slow machines).
+async fn wait_until_acknowledged(acknowledged: &Mutex<Vec<(String, String)>>, at_least: usize) {
+    for _ in 0..3000 {
+        if acknowledged.lock().unwrap().len() >= at_least {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
 /// Sends unique requests from several clients (client `n` to `nodes[n % len]`) until `stop`,
 /// recording every (event id, marker) answered 202.
 fn load(
@@ -286,12 +290,7 @@ async fn a_node_killed_under_load_loses_no_acknowledged_event_and_the_other_deli
     let acknowledged: Arc<Mutex<Vec<(String, String)>>> = Arc::new(Mutex::new(Vec::new()));
     let stop = Arc::new(AtomicBool::new(false));
     let clients = load(&[a.ingest, b.ingest], &token, 6, &acknowledged, &stop);
-    for _ in 0..3000 {
-        if acknowledged.lock().unwrap().len() >= 300 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    wait_until_acknowledged(&acknowledged, 300).await;
     a.child.kill().expect("SIGKILL");
     let _ = a.child.wait();
     // The clients of node B go on for a while after the kill.
