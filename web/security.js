@@ -79,6 +79,28 @@ export async function openSecurity(trigger, saved) {
   allow.addEventListener('input', validate);
   scheme.addEventListener('input', validate);
 
+  // A save waits for a preset that is still loading, so a quick Save sends the scheme the owner chose.
+  let presetLoad = Promise.resolve(true);
+  scheme.addEventListener('input', () => { presetLoad = Promise.resolve(true); });
+  const usePreset = async () => {
+    const name = preset.value;
+    if (!name) {
+      scheme.value = '';
+    } else {
+      try {
+        const {scheme: loaded} = await get(`/api/presets/signatures/${name}`);
+        scheme.value = JSON.stringify({scheme: loaded}, null, 2);
+      } catch (e) {
+        schemeError.textContent = `Loading the preset ${name} failed: ${e.message}`;
+        return false;
+      }
+    }
+    validate();
+    announce(name ? `Signature scheme of ${name} loaded` : 'Signature check removed');
+    scheme.focus();
+    return true;
+  };
+
   const dialog = h('dialog', {class: 'security', 'aria-labelledby': 'sec-title'});
   const close = () => {
     dialog.close();
@@ -86,6 +108,10 @@ export async function openSecurity(trigger, saved) {
   };
   const form = h('form', {method: 'dialog', onsubmit: async (event) => {
     event.preventDefault();
+    if (!await presetLoad) {
+      formError.textContent = 'Fix the marked fields first.';
+      return;
+    }
     const checked = validate();
     if (!checked) {
       formError.textContent = 'Fix the marked fields first.';
@@ -113,16 +139,9 @@ export async function openSecurity(trigger, saved) {
   h('p', {id: 'sec-allow-help', class: 'hint'}, 'One address or CIDR range per line; empty allows every address.'),
   allow, allowError,
   h('label', {for: 'sec-preset'}, 'Signature preset'),
-  h('div', {class: 'actions'}, preset, h('button', {type: 'button', onclick: async () => {
-    if (!preset.value) {
-      scheme.value = '';
-    } else {
-      const {scheme: loaded} = await get(`/api/presets/signatures/${preset.value}`);
-      scheme.value = JSON.stringify({scheme: loaded}, null, 2);
-    }
-    validate();
-    announce(preset.value ? `Signature scheme of ${preset.value} loaded` : 'Signature check removed');
-    scheme.focus();
+  h('div', {class: 'actions'}, preset, h('button', {type: 'button', onclick: () => {
+    presetLoad = usePreset();
+    return presetLoad;
   }}, 'Use preset')),
   h('label', {for: 'sec-scheme'}, 'Signature scheme (JSON)'),
   h('p', {id: 'sec-scheme-help', class: 'hint'}, '{"preset": "stripe"} or {"scheme": {…}} (see docs/security.md); empty for no signature check.'),

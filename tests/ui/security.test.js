@@ -61,6 +61,24 @@ test('security settings are validated, saved, and secrets stay write-only', asyn
     trigger = (await api('GET', `/api/triggers/${id}`)).json;
     assert.deepEqual([trigger.security.allow, trigger.security.secretCount], [[], 2]);
 
+    // Save pressed while a preset is still loading waits for it and saves that preset's scheme.
+    let release;
+    const held = new Promise((resolve) => { release = resolve; });
+    await page.route('**/api/presets/signatures/stripe', async (route) => {
+      await held;
+      await route.continue();
+    });
+    await page.getByRole('button', {name: 'Security settings'}).click();
+    await dialog.getByLabel('Signature preset').selectOption('stripe');
+    await dialog.getByRole('button', {name: 'Use preset'}).click();
+    await dialog.getByRole('button', {name: 'Save security settings'}).click();
+    assert.equal(await dialog.count(), 1);
+    release();
+    await dialog.waitFor({state: 'detached'});
+    await page.unroute('**/api/presets/signatures/stripe');
+    trigger = (await api('GET', `/api/triggers/${id}`)).json;
+    assert.equal(trigger.security.signature.scheme.data.signature.header, 'Stripe-Signature');
+
     // Escape closes the dialog without saving.
     await page.getByRole('button', {name: 'Security settings'}).click();
     await allow.fill('10.9.9.9');
