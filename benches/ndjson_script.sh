@@ -6,6 +6,9 @@
 # mapping. hookmap runs on both cores (its default) and pinned to one (`taskset -c 0`, one worker),
 # the anchors' comparison. The runs are alternated ROUNDS times; each figure is the median.
 #
+# A fresh sandbox per event: hookmap with `--isolation fresh` (one core) against a new isolated-vm
+# isolate per event, over the first FRESH_EVENTS events (a fresh isolate costs milliseconds).
+#
 # PREVIOUS=path/to/an/older/hookmap adds that binary's runs, alternated with the others, to
 # measure a change against the code before it.
 #
@@ -15,6 +18,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 EVENTS=${EVENTS:-20000}
 ROUNDS=${ROUNDS:-3}
+FRESH_EVENTS=${FRESH_EVENTS:-2000}
 cargo build --release --quiet
 anchors=target/node-bench
 mkdir -p "$anchors"
@@ -25,14 +29,16 @@ fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 python3 benches/stripe_events.py "$EVENTS" > "$work/events.ndjson"
+head -n "$FRESH_EVENTS" "$work/events.ndjson" > "$work/fresh.ndjson"
 target/release/hookmap presets show stripe > "$work/stripe.js"
 for binary in target/release/hookmap ${PREVIOUS:-}; do # warm the module cache
   "$binary" map --mapping "$work/stripe.js" --sample benches/data/stripe-payment-intent-succeeded.json > /dev/null
 done
-python3 - "$EVENTS" "$ROUNDS" "$work" "$anchors" "${PREVIOUS:-}" <<'PY'
+python3 - "$EVENTS" "$ROUNDS" "$work" "$anchors" "${PREVIOUS:-}" "$FRESH_EVENTS" <<'PY'
 import os, resource, statistics, subprocess, sys, time
 n, rounds, work, anchors, previous = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
-events, script = f"{work}/events.ndjson", f"{work}/stripe.js"
+fresh_n = int(sys.argv[6])
+events, script, fresh_events = f"{work}/events.ndjson", f"{work}/stripe.js", f"{work}/fresh.ndjson"
 hookmap = "target/release/hookmap"
 node = [f"{anchors}/node_modules/.bin/node", f"{anchors}/anchors.mjs"]
 runs = {
@@ -41,7 +47,11 @@ runs = {
     "isolated-vm": node + ["isolated-vm", script, events, f"{work}/out"],
     "node vm": node + ["vm", script, events, f"{work}/out"],
     "structured, 2 cores": [hookmap, "map", "--mapping", "benches/data/stripe-mapping.json", "--input", events],
+    "fresh hookmap, 1 core": ["taskset", "-c", "0", hookmap, "map", "--isolation", "fresh", "--mapping", script,
+                              "--input", fresh_events],
+    "fresh isolated-vm": node + ["isolated-vm-fresh", script, fresh_events, f"{work}/out"],
 }
+count = lambda name: fresh_n if name.startswith("fresh") else n
 if previous:
     runs["previous, 2 cores"] = [previous, "map", "--mapping", script, "--input", events]
     runs["previous, 1 core"] = ["taskset", "-c", "0", previous, "map", "--mapping", script, "--input", events]
@@ -60,16 +70,19 @@ results = {name: [] for name in runs}
 for _ in range(rounds):
     for name, argv in runs.items():
         results[name].append(run(argv))
-us = lambda s: s / n * 1e6
+us = lambda s, name: s / count(name) * 1e6
 median = {name: (statistics.median(r[0] for r in rs), statistics.median(r[1] for r in rs), max(r[2] for r in rs))
           for name, rs in results.items()}
 load = os.getloadavg()[0]
 print(f"{n} Stripe events, the Stripe script preset; median of {rounds} alternated runs (load average {load:.1f})")
 print(f"{'':22} {'wall':>8} {'us/event':>9} {'CPU us/event':>13} {'failed':>7}")
 for name, (wall, cpu, failed) in median.items():
-    print(f"{name:22} {wall:7.3f}s {us(wall):9.1f} {us(cpu):13.1f} {failed:7}")
+    print(f"{name:22} {wall:7.3f}s {us(wall, name):9.1f} {us(cpu, name):13.1f} {failed:7}")
 ivm_wall, ivm_cpu = median["isolated-vm"][0], median["isolated-vm"][1]
 vm_wall = median["node vm"][0]
+fresh_wall = median["fresh hookmap, 1 core"][0]
+print(f"fresh hookmap, 1 core: {median['fresh isolated-vm'][0] / fresh_wall:.2f}x the speed of a fresh "
+      f"isolated-vm isolate per event (wall; {fresh_n} events)")
 for name in [name for name in runs if name.startswith(("hookmap", "previous"))]:
     wall, cpu, _ = median[name]
     print(f"{name}: {ivm_wall / wall:.2f}x the speed of isolated-vm (wall), {ivm_cpu / cpu:.2f}x (CPU); "

@@ -13,8 +13,12 @@ const MAPPING: &str = include_str!("data/stripe-mapping.json");
 fn structured_mapping(c: &mut Criterion) {
     let event: Vec<u8> =
         serde_json::to_vec(&serde_json::from_str::<Value>(EVENT).expect("event is JSON")).expect("re-serialise");
-    let program = compile(&Mapping::Structured { source: MAPPING.to_owned(), limits: Default::default() })
-        .expect("the mapping compiles");
+    let program = compile(&Mapping::Structured {
+        source: MAPPING.to_owned(),
+        limits: Default::default(),
+        isolation: Default::default(),
+    })
+    .expect("the mapping compiles");
     let mut group = c.benchmark_group("stripe_event");
     group.bench_function("baseline: serde_json parse + serialise", |b| {
         b.iter(|| {

@@ -60,7 +60,11 @@ pub fn jsonpath(data: &[u8]) {
 pub fn structured_mapping(data: &[u8]) {
     let [mapping, body] = parts(data);
     let Some(mapping) = text(mapping) else { return };
-    let Ok(program) = compile(&Mapping::Structured { source: mapping.to_owned(), limits: Limits::default() }) else {
+    let Ok(program) = compile(&Mapping::Structured {
+        source: mapping.to_owned(),
+        limits: Limits::default(),
+        isolation: Default::default(),
+    }) else {
         return;
     };
     let Ok(whole) = crate::document::parse(body) else { return };
@@ -158,7 +162,8 @@ pub fn script(data: &[u8]) {
     let [source, body] = parts(data);
     let (Some(source), Ok(body)) = (text(source), crate::document::parse(body)) else { return };
     let started = Instant::now();
-    let compiled = compile(&Mapping::Script { source: source.to_owned(), limits: LIMITS });
+    let compiled =
+        compile(&Mapping::Script { source: source.to_owned(), limits: LIMITS, isolation: Default::default() });
     assert!(started.elapsed() < LIMITS.time + MARGIN, "compiling took {:?}", started.elapsed());
     let Ok(program) = compiled else { return };
     let started = Instant::now();

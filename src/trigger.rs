@@ -19,7 +19,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-pub use crate::runtime::Limits;
+pub use crate::runtime::{Isolation, Limits};
 
 /// Whether a request makes a test event or a live one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -256,6 +256,9 @@ pub struct MappingSpec {
     /// Run limits of its scripts (a script mapping, a structured mapping's script leaves).
     #[serde(default)]
     pub limits: Limits,
+    /// Whether its scripts' runs reuse warm instances (the default) or each get a new one.
+    #[serde(default)]
+    pub isolation: Isolation,
 }
 
 /// A trigger's request security.

@@ -113,7 +113,9 @@ export async function renderSetup(main, id, focus) {
   const limits = trigger.mapping ? trigger.mapping.limits : {timeMs: 50, memoryMb: 32};
   const timeLimit = h('input', {id: 'time-limit', type: 'number', min: 1, max: 10000, value: limits.timeMs});
   const memoryLimit = h('input', {id: 'memory-limit', type: 'number', min: 1, max: 1024, value: limits.memoryMb});
-  for (const input of [timeLimit, memoryLimit]) input.addEventListener('input', () => schedule());
+  const freshInstance = h('input', {id: 'fresh-instance', type: 'checkbox', 'aria-describedby': 'fresh-instance-help'});
+  freshInstance.checked = Boolean(trigger.mapping && trigger.mapping.isolation === 'fresh');
+  for (const input of [timeLimit, memoryLimit, freshInstance]) input.addEventListener('input', () => schedule());
   const presetSelect = h('select', {id: 'preset'});
   const presetSummary = h('p', {class: 'hint', 'aria-live': 'polite'});
   let presets = [];
@@ -170,7 +172,11 @@ export async function renderSetup(main, id, focus) {
       editor.root,
       h('div', {class: 'limits'},
         h('label', {for: 'time-limit'}, 'Time limit (ms)'), ' ', timeLimit, ' ',
-        h('label', {for: 'memory-limit'}, 'Memory limit (MiB)'), ' ', memoryLimit)),
+        h('label', {for: 'memory-limit'}, 'Memory limit (MiB)'), ' ', memoryLimit),
+      h('div', {class: 'isolation'},
+        freshInstance, h('label', {for: 'fresh-instance'}, 'A new sandbox for every event')),
+      h('p', {id: 'fresh-instance-help', class: 'hint'},
+        'Nothing at all is shared between events, at a few hundred microseconds per event instead of tens.')),
   };
   const select = (name) => {
     tab = name;
@@ -188,7 +194,8 @@ export async function renderSetup(main, id, focus) {
     panels.structured, panels.script);
 
   const mapping = () => (tab === 'script'
-    ? {kind: 'script', source: editor.value, limits: {timeMs: Number(timeLimit.value) || 50, memoryMb: Number(memoryLimit.value) || 32}}
+    ? {kind: 'script', source: editor.value, limits: {timeMs: Number(timeLimit.value) || 50, memoryMb: Number(memoryLimit.value) || 32},
+      isolation: freshInstance.checked ? 'fresh' : 'warm'}
     : {kind: 'structured', source: structured.source()});
 
   // ---- preview (top-right) ----

@@ -2,10 +2,12 @@
 // mapping's `map(payload, request)`, in one warm isolate or context reused for every event, and
 // writes one JSON line per event (the result, or {"error": message}).
 //
-//   node anchors.mjs isolated-vm|vm SCRIPT.js EVENTS.ndjson OUT.ndjson
+//   node anchors.mjs isolated-vm|isolated-vm-fresh|vm SCRIPT.js EVENTS.ndjson OUT.ndjson
 //
 // isolated-vm: a V8 isolate with a 32 MB heap limit; each event is passed as its JSON text,
 // parsed and mapped inside the isolate with a 50 ms timeout, its result returned as JSON text.
+// isolated-vm-fresh: the same in a new isolate per event (created, the script compiled and run,
+// disposed), the anchor of a mapping whose isolation is `fresh`.
 // vm: node's vm context (no memory limit), the same per event with a 50 ms timeout.
 import { readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -28,6 +30,21 @@ function isolatedVm() {
   return (line) => run.applySync(undefined, [line, request], { timeout: TIMEOUT_MS });
 }
 
+function isolatedVmFresh() {
+  const ivm = createRequire(import.meta.url)("isolated-vm");
+  return (line) => {
+    const isolate = new ivm.Isolate({ memoryLimit: MEMORY_MB });
+    try {
+      const context = isolate.createContextSync();
+      isolate.compileScriptSync(source + RUN).runSync(context, { timeout: TIMEOUT_MS + 250 });
+      const run = context.global.getSync("__run", { reference: true });
+      return run.applySync(undefined, [line, request], { timeout: TIMEOUT_MS });
+    } finally {
+      isolate.dispose();
+    }
+  };
+}
+
 function nodeVm() {
   const context = vm.createContext({});
   vm.runInContext(source + RUN, context, { timeout: TIMEOUT_MS + 250 });
@@ -39,7 +56,7 @@ function nodeVm() {
   };
 }
 
-const map = kind === "isolated-vm" ? isolatedVm() : nodeVm();
+const map = { "isolated-vm": isolatedVm, "isolated-vm-fresh": isolatedVmFresh, vm: nodeVm }[kind]();
 const out = [];
 for (const line of lines) {
   try {

@@ -8,7 +8,9 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use hookmap::document::JsonError;
-use hookmap::mapping::{CompileErrorKind, CompileErrors, ConsoleLine, Input, Limits, MapError, Mapping, RequestInfo};
+use hookmap::mapping::{
+    CompileErrorKind, CompileErrors, ConsoleLine, Input, Isolation, Limits, MapError, Mapping, RequestInfo,
+};
 use serde_json::Value;
 
 /// Why a command could not do its work.
@@ -122,6 +124,10 @@ pub struct MappingArgs {
     /// A script's memory limit, in MiB.
     #[arg(long, value_name = "MIB", default_value_t = 32)]
     memory_limit_mb: usize,
+    /// `warm`: scripts run in warm instances, their top level re-run per event in a fresh scope;
+    /// `fresh`: every event runs in a new sandbox instance, sharing no memory with any other.
+    #[arg(long, value_name = "warm|fresh", default_value = "warm")]
+    isolation: Isolation,
     /// The request the body came with, as a script sees it (JSON: method, headers, query, receivedAt).
     #[arg(long, value_name = "FILE")]
     request: Option<PathBuf>,
@@ -157,12 +163,12 @@ impl MappingArgs {
 
     /// A script mapping of `source` with the limits given.
     fn script(&self, source: &str) -> Mapping {
-        Mapping::Script { source: source.to_owned(), limits: self.limits() }
+        Mapping::Script { source: source.to_owned(), limits: self.limits(), isolation: self.isolation }
     }
 
     /// A structured mapping of `source` whose script leaves run under the limits given.
     fn structured(&self, source: &str) -> Mapping {
-        Mapping::Structured { source: source.to_owned(), limits: self.limits() }
+        Mapping::Structured { source: source.to_owned(), limits: self.limits(), isolation: self.isolation }
     }
 
     /// The limits given on the command line.

@@ -207,6 +207,7 @@ mod tests {
         let program = compile(&hookmap::mapping::Mapping::Structured {
             source: r#"{"payload":{"target":{"usersById":"$.id"}}}"#.to_owned(),
             limits: Default::default(),
+            isolation: Default::default(),
         })
         .unwrap();
         let count = BATCH_LINES * 2 + 17;
@@ -232,6 +233,7 @@ mod tests {
         let program = compile(&hookmap::mapping::Mapping::Structured {
             source: r#"{"payload":{"target":{"usersById":"$.id"}}}"#.to_owned(),
             limits: Default::default(),
+            isolation: Default::default(),
         })
         .unwrap();
         let input = b"{\"id\":1}\n\n{\"id\":\n{\"x\":1}\n{\"id\":\"b\"}";

@@ -49,8 +49,12 @@ struct Bucket {
 /// The [`Mapping`] a stored spec compiles from.
 pub fn mapping_of(spec: &MappingSpec) -> Result<Mapping, HubError> {
     match spec.kind {
-        MappingKind::Structured => Ok(Mapping::Structured { source: spec.source.clone(), limits: spec.limits }),
-        MappingKind::Script => Ok(Mapping::Script { source: spec.source.clone(), limits: spec.limits }),
+        MappingKind::Structured => {
+            Ok(Mapping::Structured { source: spec.source.clone(), limits: spec.limits, isolation: spec.isolation })
+        }
+        MappingKind::Script => {
+            Ok(Mapping::Script { source: spec.source.clone(), limits: spec.limits, isolation: spec.isolation })
+        }
     }
 }
 

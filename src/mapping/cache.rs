@@ -97,6 +97,7 @@ mod tests {
         Mapping::Structured {
             source: format!(r#"{{"payload":{{"target":{{"usersById":"{id_path}"}}}}}}"#),
             limits: Default::default(),
+            isolation: Default::default(),
         }
     }
 

@@ -160,7 +160,7 @@ fn starts_with_member(path: &CompiledPath) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{Input, Limits, Mapped, structured::compile_document};
+    use super::super::{Input, Isolation, Limits, Mapped, structured::compile_document};
     use super::*;
     use serde_json::json;
 
@@ -169,7 +169,7 @@ mod tests {
     fn run(filter: Value, body: Value) -> Result<Mapped, String> {
         let mut mapping = filter;
         mapping["payload"] = serde_json::from_str(PAYLOAD).unwrap();
-        let program = compile_document(&mapping, Limits::default()).map_err(|e| e.to_string())?;
+        let program = compile_document(&mapping, Limits::default(), Isolation::Warm).map_err(|e| e.to_string())?;
         program.run(&Input::from_body(body)).map_err(|e| e.to_string())
     }
 
@@ -204,8 +204,12 @@ mod tests {
             "only": {"when": 1}
         });
         mapping["payload"] = serde_json::from_str(PAYLOAD).unwrap();
-        let errors: Vec<String> =
-            compile_document(&mapping, Limits::default()).unwrap_err().0.iter().map(ToString::to_string).collect();
+        let errors: Vec<String> = compile_document(&mapping, Limits::default(), Isolation::Warm)
+            .unwrap_err()
+            .0
+            .iter()
+            .map(ToString::to_string)
+            .collect();
         assert_eq!(errors.len(), 7, "{errors:#?}");
         assert!(errors[0].starts_with("skip[0].when: invalid JSONPath at column"), "{}", errors[0]);
         assert_eq!(errors[1], "skip[1].wehn: unknown key; expected one of when, reason");

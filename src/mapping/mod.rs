@@ -22,7 +22,7 @@ pub use error::{CompileError, CompileErrorKind, CompileErrors, EmptyLeaf, MapErr
 use node::{Context, Field, Node, Read};
 
 pub use crate::request::RequestInfo;
-pub use crate::runtime::{ConsoleLine, Limits};
+pub use crate::runtime::{ConsoleLine, Isolation, Limits};
 
 /// What a mapping author writes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,6 +34,8 @@ pub enum Mapping {
         source: String,
         /// Time and memory limits of each run of each script leaf.
         limits: Limits,
+        /// Whether its script leaves' runs reuse warm instances or each get a new one.
+        isolation: Isolation,
     },
     /// A script mapping: JavaScript defining `function map(payload, request)`, run in
     /// the sandbox under its limits (see [`script`]).
@@ -42,6 +44,8 @@ pub enum Mapping {
         source: String,
         /// Time and memory limits of each run.
         limits: Limits,
+        /// Whether its runs reuse warm instances or each get a new one.
+        isolation: Isolation,
     },
 }
 
@@ -63,8 +67,8 @@ impl Mapping {
 
     /// The settings besides the source that change the compiled program, as text (part of the cache key).
     pub fn settings(&self) -> String {
-        let (Mapping::Structured { limits, .. } | Mapping::Script { limits, .. }) = self;
-        format!("{}ns/{}B", limits.time.as_nanos(), limits.memory_bytes)
+        let (Mapping::Structured { limits, isolation, .. } | Mapping::Script { limits, isolation, .. }) = self;
+        format!("{}ns/{}B/{}", limits.time.as_nanos(), limits.memory_bytes, isolation.name())
     }
 }
 
@@ -172,8 +176,8 @@ pub struct Program {
 /// mapping field it is in.
 pub fn compile(mapping: &Mapping) -> Result<Program, CompileErrors> {
     match mapping {
-        Mapping::Structured { source, limits } => structured::compile(source, *limits),
-        Mapping::Script { source, limits } => script::compile(source, *limits),
+        Mapping::Structured { source, limits, isolation } => structured::compile(source, *limits, *isolation),
+        Mapping::Script { source, limits, isolation } => script::compile(source, *limits, *isolation),
     }
 }
 

@@ -235,6 +235,7 @@ mod tests {
                 "notificationDetail": {"o": "$.owner"}}}"#
                 .to_owned(),
             limits: Default::default(),
+            isolation: Default::default(),
         })
         .unwrap();
         let text = r#"{"ids": [1, "x"], "owner": {"id": "o", "name": "N"}, "a": {"b": true, "z": 1}, "list": [0, 1, 2, 3], "other": {"deep": [1, 2]}}"#;

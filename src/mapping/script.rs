@@ -11,7 +11,7 @@ use std::sync::OnceLock;
 
 use super::error::{CompileError, CompileErrorKind, CompileErrors};
 use super::node::Node;
-use super::{Limits, Program};
+use super::{Isolation, Limits, Program};
 use crate::runtime::{RuntimeError, Sandbox, SandboxConfig};
 
 /// How the process-wide sandbox starts, when set before it starts.
@@ -36,19 +36,22 @@ pub fn started_sandbox() -> Option<&'static Sandbox> {
     SANDBOX.get().and_then(|started| started.as_ref().ok())
 }
 
-/// Compiles a script mapping.
-pub fn compile(source: &str, limits: Limits) -> Result<Program, CompileErrors> {
+/// Compiles a script mapping whose runs are isolated as `isolation` says.
+pub fn compile(source: &str, limits: Limits, isolation: Isolation) -> Result<Program, CompileErrors> {
     let error = |kind| CompileErrors(vec![CompileError { field: String::new(), kind }]);
     let sandbox = start_sandbox().map_err(|e| error(CompileErrorKind::Sandbox(e.to_string())))?;
     let script = sandbox.compile(source, limits).map_err(|e| error(CompileErrorKind::Script(e)))?;
-    Ok(Program::new(Node::Script(script), super::filter::Filter::default()))
+    Ok(Program::new(Node::Script(script.with_isolation(isolation)), super::filter::Filter::default()))
 }
 
 /// Compiles a structured mapping's script leaf (an expression, or a function of `payload` and
 /// `request`) into a script node, in the process-wide sandbox.
-pub(crate) fn leaf(expression: &str, limits: Limits) -> Result<Node, CompileErrorKind> {
+pub(crate) fn leaf(expression: &str, limits: Limits, isolation: Isolation) -> Result<Node, CompileErrorKind> {
     let sandbox = start_sandbox().map_err(|e| CompileErrorKind::Sandbox(e.to_string()))?;
-    sandbox.compile_expression(expression, limits).map(Node::Script).map_err(CompileErrorKind::Script)
+    sandbox
+        .compile_expression(expression, limits)
+        .map(|script| Node::Script(script.with_isolation(isolation)))
+        .map_err(CompileErrorKind::Script)
 }
 
 #[cfg(test)]
@@ -58,7 +61,7 @@ mod tests {
     use serde_json::json;
 
     fn script(source: &str) -> Mapping {
-        Mapping::Script { source: source.to_owned(), limits: Limits::default() }
+        Mapping::Script { source: source.to_owned(), limits: Limits::default(), isolation: Isolation::Warm }
     }
 
     #[test]

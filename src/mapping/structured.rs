@@ -23,20 +23,22 @@ use super::filter::Filter;
 use super::node::Node;
 use super::path::{CompiledPath, PathError};
 use super::template::Template;
-use super::{Limits, Program};
+use super::{Isolation, Limits, Program};
 use crate::field_path;
 use crate::schema::{Found, PAYLOAD_KEYS, Rule, USER_IDS};
 
-/// Compiles the JSON text of a structured mapping whose script leaves run under `limits`.
-pub fn compile(source: &str, limits: Limits) -> Result<Program, CompileErrors> {
+/// Compiles the JSON text of a structured mapping whose script leaves run under `limits`,
+/// isolated as `isolation` says.
+pub fn compile(source: &str, limits: Limits, isolation: Isolation) -> Result<Program, CompileErrors> {
     let document = crate::document::parse(source.as_bytes())
         .map_err(|e| CompileErrors(vec![CompileError { field: String::new(), kind: CompileErrorKind::Json(e) }]))?;
-    compile_document(&document, limits)
+    compile_document(&document, limits, isolation)
 }
 
-/// Compiles a structured mapping that is already parsed, whose script leaves run under `limits`.
-pub fn compile_document(document: &Value, limits: Limits) -> Result<Program, CompileErrors> {
-    let mut compiler = Compiler { errors: Vec::new(), limits };
+/// Compiles a structured mapping that is already parsed, whose script leaves run under `limits`,
+/// isolated as `isolation` says.
+pub fn compile_document(document: &Value, limits: Limits, isolation: Isolation) -> Result<Program, CompileErrors> {
+    let mut compiler = Compiler { errors: Vec::new(), limits, isolation };
     let (root, filter) = compiler.root(document);
     if compiler.errors.is_empty() { Ok(Program::new(root, filter)) } else { Err(CompileErrors(compiler.errors)) }
 }
@@ -45,6 +47,8 @@ struct Compiler {
     errors: Vec<CompileError>,
     /// The limits of script leaves.
     limits: Limits,
+    /// How script leaves' runs are isolated.
+    isolation: Isolation,
 }
 
 impl Compiler {
@@ -189,10 +193,11 @@ impl Compiler {
                 }
             },
             ["script"] => match &map["script"] {
-                Value::String(expression) => super::script::leaf(expression, self.limits).unwrap_or_else(|kind| {
-                    self.error(field, kind);
-                    Node::Const(Value::Null)
-                }),
+                Value::String(expression) => super::script::leaf(expression, self.limits, self.isolation)
+                    .unwrap_or_else(|kind| {
+                        self.error(field, kind);
+                        Node::Const(Value::Null)
+                    }),
                 other => {
                     self.error(field, CompileErrorKind::ScriptNotAString { found: Found::of(other) });
                     Node::Const(Value::Null)
@@ -253,7 +258,7 @@ mod tests {
     use serde_json::json;
 
     fn run(mapping: Value, body: Value) -> Result<Value, Vec<String>> {
-        let program = compile_document(&mapping, Limits::default())
+        let program = compile_document(&mapping, Limits::default(), Isolation::Warm)
             .map_err(|e| e.0.iter().map(ToString::to_string).collect::<Vec<_>>())?;
         program
             .run(&Input::from_body(body))
@@ -262,7 +267,12 @@ mod tests {
     }
 
     fn compile_errors(mapping: Value) -> Vec<String> {
-        compile_document(&mapping, Limits::default()).unwrap_err().0.iter().map(ToString::to_string).collect()
+        compile_document(&mapping, Limits::default(), Isolation::Warm)
+            .unwrap_err()
+            .0
+            .iter()
+            .map(ToString::to_string)
+            .collect()
     }
 
     #[test]
@@ -369,7 +379,7 @@ mod tests {
 
     #[test]
     fn json_syntax_errors_have_line_and_column() {
-        let errors = compile("{\n \"payload\": }", Limits::default()).unwrap_err();
+        let errors = compile("{\n \"payload\": }", Limits::default(), Isolation::Warm).unwrap_err();
         assert_eq!(errors.to_string(), "2:13: invalid JSON: expected value");
     }
 
@@ -381,6 +391,7 @@ mod tests {
                 "detail": {"t": {"template": "{$.c} {$.a}"}}
             }}),
             Limits::default(),
+            Isolation::Warm,
         )
         .unwrap();
         assert_eq!(program.reads(), ["$.a", "$.b", "$.c"]);
@@ -401,6 +412,7 @@ mod tests {
                 }
             }}),
             Limits::default(),
+            Isolation::Warm,
         )
         .unwrap();
         let body = json!({"ids": [1, 2], "owner": "o", "a": 2, "b": 3, "kind": "ping", "unread": {"x": 1}});
@@ -432,6 +444,7 @@ mod tests {
         let errors = compile_document(
             &json!({"payload": {"target": {"usersById": "$.id"}, "detail": {"a": {"script": "payload.a +"}, "b": {"script": 3}}}}),
             Limits::default(),
+            Isolation::Warm,
         )
         .unwrap_err();
         assert_eq!(errors.0[0].path(), "payload.detail.a");
@@ -452,6 +465,7 @@ mod tests {
                 "t": {"script": "function (payload) {\n  if (payload.id) {\n    throw new Error('no ' + payload.id);\n  }\n}"}
             }}}),
             Limits { time: std::time::Duration::from_millis(500), ..Limits::default() },
+            Isolation::Warm,
         )
         .unwrap();
         let errors = program.run(&Input::from_body(json!({"id": "u1"}))).unwrap_err();

@@ -82,6 +82,7 @@ impl IngestServer {
                 kind: MappingKind::Structured,
                 source: golden(case, "mapping.json"),
                 limits: crate::trigger::Limits::default(),
+                isolation: crate::trigger::Isolation::Warm,
             }),
             security: SecuritySpec::default(),
             flow: Flow::default(),

@@ -12,7 +12,11 @@ use crate::golden::case_dirs;
 
 fn run_case(case: &Path) -> Result<(), String> {
     let read = |name: &str| std::fs::read_to_string(case.join(name)).map_err(|e| format!("{name}: {e}"));
-    let mapping = Mapping::Structured { source: read("mapping.json")?, limits: Default::default() };
+    let mapping = Mapping::Structured {
+        source: read("mapping.json")?,
+        limits: Default::default(),
+        isolation: Default::default(),
+    };
     let sample: Value = serde_json::from_str(&read("sample.json")?).map_err(|e| format!("sample.json: {e}"))?;
     let outcome = compile(&mapping)
         .map_err(|errors| errors.to_string())

@@ -17,7 +17,7 @@ fn request(text: &str) -> RequestInfo {
 }
 
 fn program(preset: &hookmap::presets::ScriptPreset) -> Program {
-    compile(&Mapping::Script { source: preset.script.to_owned(), limits: LIMITS })
+    compile(&Mapping::Script { source: preset.script.to_owned(), limits: LIMITS, isolation: Default::default() })
         .unwrap_or_else(|e| panic!("{}: {e}", preset.name))
 }
 

@@ -71,7 +71,7 @@ proptest! {
     /// whether the body was parsed whole or projected.
     #[test]
     fn structured_mappings_never_panic_and_their_output_validates(mapping in mapping(), body in json_value()) {
-        let Ok(program) = compile(&Mapping::Structured { source: mapping.to_string(), limits: Default::default() }) else { return Ok(()) };
+        let Ok(program) = compile(&Mapping::Structured { source: mapping.to_string(), limits: Default::default(), isolation: Default::default() }) else { return Ok(()) };
         let whole = program.run(&Input::from_body(body.clone()));
         let projected = program.parse_body(body.to_string().as_bytes()).expect("a serialised value parses");
         prop_assert_eq!(&whole, &program.run(&Input::from_body(projected)));

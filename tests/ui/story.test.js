@@ -4,7 +4,7 @@
 
 import assert from 'node:assert/strict';
 import {test} from 'node:test';
-import {browser, hook, shot, signIn, stripeSignature, until} from './harness.js';
+import {api, browser, hook, shot, signIn, stripeSignature, until} from './harness.js';
 
 const SECRET = 'whsec_ui_story';
 const SAMPLE = JSON.stringify({id: 'evt_1', type: 'payment_intent.succeeded',
@@ -74,9 +74,12 @@ test('a trigger from creation to deletion', async () => {
     await page.getByRole('tab', {name: 'Script'}).click();
     assert.equal(await editor.inputValue(), script);
 
-    // Save, then Send test card: the test event is shown.
+    // Save with a new sandbox for every event, then Send test card: the test event is shown.
+    await page.getByLabel('A new sandbox for every event').check();
     await page.getByRole('button', {name: 'Save', exact: true}).click();
     await page.getByRole('status').filter({hasText: 'Saved'}).waitFor({state: 'attached'});
+    const [, triggerId] = /#\/triggers\/([^/]+)/.exec(page.url());
+    assert.equal((await api('GET', `/api/triggers/${triggerId}`)).json.mapping.isolation, 'fresh');
     await page.getByRole('button', {name: 'Send test card'}).click();
     const card = page.getByRole('region', {name: 'Test card sent'});
     await card.waitFor();

@@ -14,7 +14,8 @@ use crate::server::error::ApiError;
 use crate::server::http::{self, HttpResponse};
 use crate::store::Alongside;
 use crate::trigger::{
-    DedupSpec, Flow, FlowTarget, Limits, MappingKind, MappingSpec, RateLimit, SecuritySpec, ShapeCheck, Status, Trigger,
+    DedupSpec, Flow, FlowTarget, Isolation, Limits, MappingKind, MappingSpec, RateLimit, SecuritySpec, ShapeCheck,
+    Status, Trigger,
 };
 use hyper::StatusCode;
 
@@ -168,7 +169,7 @@ fn field<T: DeserializeOwned>(value: Value, path: &str) -> Result<T, ApiError> {
 
 pub(super) fn mapping_spec(body: Value) -> Result<MappingSpec, ApiError> {
     let mut map = object(body, "mapping")?;
-    only(&map, &["kind", "source", "limits"], "mapping.")?;
+    only(&map, &["kind", "source", "limits", "isolation"], "mapping.")?;
     let kind: MappingKind = field(map.remove("kind").unwrap_or(json!("structured")), "mapping.kind")?;
     let source = match map.remove("source") {
         Some(Value::String(text)) => text,
@@ -184,7 +185,11 @@ pub(super) fn mapping_spec(body: Value) -> Result<MappingSpec, ApiError> {
         Some(value) => field(value, "mapping.limits")?,
         None => Limits::default(),
     };
-    let spec = MappingSpec { kind, source, limits };
+    let isolation: Isolation = match map.remove("isolation") {
+        Some(value) => field(value, "mapping.isolation")?,
+        None => Isolation::default(),
+    };
+    let spec = MappingSpec { kind, source, limits, isolation };
     mapping_of(&spec)?;
     Ok(spec)
 }

@@ -393,9 +393,40 @@ async fn structured_mappings_run_script_leaves_and_name_their_field_in_errors(en
     server.stop().await;
 }
 
+async fn a_mapping_may_run_every_event_in_a_new_sandbox(engine: Engine) {
+    let server = start_server_on(engine).await;
+    let source = "let seen = 0;\nfunction map(p) {\n  seen += 1;\n  return {payload: {target: {usersById: [p.user]}, detail: {seen}}};\n}";
+    let fresh = json!({"kind": "script", "source": source, "isolation": "fresh"});
+    let (id, token) = live_trigger(&server, json!({"mapping": fresh})).await;
+    let trigger = server.api_ok("GET", &format!("/api/triggers/{id}"), None, 200).await;
+    assert_eq!(trigger["mapping"]["isolation"], "fresh", "{trigger}");
+    for user in ["u_1", "u_2", "u_3"] {
+        let body = serde_json::to_vec(&json!({"user": user})).unwrap();
+        let accepted = server.hook_raw(&token, "application/json", &[], body).await;
+        assert_eq!(accepted.status, 202, "{}", accepted.json());
+        let event_id = accepted.json()["eventId"].as_str().unwrap().to_owned();
+        let event = server.api_ok("GET", &format!("/api/events/{event_id}"), None, 200).await;
+        assert_eq!(event["payload"]["payload"]["target"]["usersById"], json!([user]));
+        assert_eq!(event["payload"]["payload"]["detail"]["seen"], 1, "{event}");
+    }
+    // Structured mappings take it too (for their script leaves); the default is warm.
+    let structured =
+        json!({"kind": "structured", "source": {"payload": {"target": {"usersById": {"script": "payload.user"}}}}});
+    let (plain, _) = live_trigger(&server, json!({"mapping": structured})).await;
+    let trigger = server.api_ok("GET", &format!("/api/triggers/{plain}"), None, 200).await;
+    assert_eq!(trigger["mapping"]["isolation"], "warm", "{trigger}");
+    // Anything else is refused at its path.
+    let bad = json!({"kind": "script", "source": source, "isolation": "cold"});
+    let refused = server.api("PUT", &format!("/api/triggers/{id}/mapping"), Some(bad)).await;
+    assert_eq!((refused.status, refused.json()["error"]["path"].clone()), (422, json!("mapping.isolation")));
+    assert!(refused.json()["error"]["message"].as_str().is_some_and(|m| m.contains("fresh")), "{}", refused.json());
+    server.stop().await;
+}
+
 on_both_engines!(
     accepted_requests_become_events_with_the_mapped_payload,
     script_mappings_run_in_the_sandbox_with_the_request,
+    a_mapping_may_run_every_event_in_a_new_sandbox,
     too_deep_bodies_are_refused_with_the_nesting_limit,
     form_bodies_are_mapped_as_objects,
     refusals_answer_the_right_status_and_never_echo_the_body,
