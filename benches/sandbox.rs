@@ -9,7 +9,7 @@ use std::hint::black_box;
 use std::path::PathBuf;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use hookmap::runtime::{Limits, RequestInfo, Sandbox};
+use hookmap::runtime::{Isolation, Limits, RequestInfo, Sandbox};
 
 /// A Default-style mapping: the recipient from the payload, one detail field.
 const DEFAULT_STYLE: &str = r#"function map(payload, request) {
@@ -89,7 +89,8 @@ fn benches(c: &mut Criterion) {
     group.bench_function("warm/default_style_small_payload", |b| {
         b.iter(|| black_box(script.call(black_box(small), &request)))
     });
-    // The fixed cost of a fresh instance: instantiation, a one-line script, a constant result.
+    // A fresh instance per call that compiles the script: instantiation, the script's
+    // compilation, the call.
     let script = sandbox.compile("function map() { return 1; }", Limits::default()).unwrap_or_else(|e| panic!("{e}"));
     group.bench_function("fresh_instance/constant", |b| {
         b.iter(|| black_box(script.call_in_fresh_instance(black_box(b"1"), &request)))
@@ -98,6 +99,18 @@ fn benches(c: &mut Criterion) {
     group.bench_function("fresh_instance/stripe_6_fields", |b| {
         b.iter(|| black_box(script.call_in_fresh_instance(black_box(&event), &request)))
     });
+    // A mapping whose isolation is `fresh`: instantiation, the compiled script's memory restored,
+    // the call.
+    for (name, source) in [("constant", "function map() { return 1; }"), ("stripe_6_fields", STRIPE_SIX_FIELDS)] {
+        let script = sandbox
+            .compile(source, Limits::default())
+            .unwrap_or_else(|e| panic!("{e}"))
+            .with_isolation(Isolation::Fresh);
+        assert!(script.call(&event, &request).result.is_ok());
+        group.bench_function(format!("fresh_isolation/{name}"), |b| {
+            b.iter(|| black_box(script.call(black_box(&event), &request)))
+        });
+    }
     // A new script without a call: a fresh instance of the snapshot and the script's compilation.
     group.bench_function("compile/stripe_6_fields", |b| {
         b.iter(|| {

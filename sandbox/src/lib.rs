@@ -239,6 +239,15 @@ pub extern "C" fn hm_call(payload_len: u32, request_len: u32) -> u64 {
     finish(outcome)
 }
 
+/// Reseeds the generator behind `Math.random` from the host's entropy. An instance whose memory
+/// was restored from another instance's (a fresh instance of a compiled script) would otherwise
+/// repeat that instance's sequence.
+#[unsafe(no_mangle)]
+pub extern "C" fn hm_reseed() {
+    // The generator is seeded from the host's `random_get`, which does not fail.
+    let _ = rand::rng().reseed();
+}
+
 /// Turns recording of the payload properties read on (`1`) or off (`0`) for the next calls.
 #[unsafe(no_mangle)]
 pub extern "C" fn hm_record_reads(on: u32) {

@@ -31,7 +31,23 @@ pub(crate) struct Guest {
     call: TypedFunc<(u32, u32), u64>,
     /// `hm_record_reads(on)`.
     record_reads: TypedFunc<u32, ()>,
+    /// `hm_reseed()`.
+    reseed: TypedFunc<(), ()>,
 }
+
+/// The memory of an instance whose script is compiled, kept as the runs of bytes that differ from
+/// a new instance's: restoring it into a new instance ([`Guest::restore`]) gives the compiled
+/// script's state without compiling it again. The guest's only mutable global, its stack
+/// pointer, is back at its start between calls, so memory is the whole state.
+pub(crate) struct Image {
+    /// The memory's size, bytes.
+    size: usize,
+    /// Offsets and contents of the runs of pages that differ.
+    runs: Vec<(usize, Box<[u8]>)>,
+}
+
+/// The granularity of an [`Image`]: the host's page, the unit of copy-on-write.
+const IMAGE_PAGE: usize = 4096;
 
 /// A failed call: the error, and whether the instance may still be used.
 pub(crate) struct Failure {
@@ -125,7 +141,8 @@ impl Guest {
         let call = instance.get_typed_func(&mut store, "hm_call").map_err(|e| internal("hm_call", e))?;
         let record_reads =
             instance.get_typed_func(&mut store, "hm_record_reads").map_err(|e| internal("hm_record_reads", e))?;
-        Ok(Self { store, memory, input, compile, call, record_reads })
+        let reseed = instance.get_typed_func(&mut store, "hm_reseed").map_err(|e| internal("hm_reseed", e))?;
+        Ok(Self { store, memory, input, compile, call, record_reads, reseed })
     }
 
     /// Creates the guest's context and compiles `source` in it (runs its top level once).
@@ -138,6 +155,57 @@ impl Guest {
             Ok(_) => Ok(console),
             Err(error) => Err(Failure { error, console }),
         }
+    }
+
+    /// This instance's memory as the pages that differ from `new`'s, an instance of the same
+    /// module that has run nothing.
+    pub(crate) fn image(&self, new: &Guest) -> Image {
+        let now = self.memory.data(&self.store);
+        let base = new.memory.data(&new.store);
+        let mut runs: Vec<(usize, Vec<u8>)> = Vec::new();
+        for (index, page) in now.chunks(IMAGE_PAGE).enumerate() {
+            let at = index * IMAGE_PAGE;
+            let same = match base.get(at..at + page.len()) {
+                Some(before) => before == page,
+                // Memory grown since: new pages start zeroed.
+                None => page.iter().all(|&b| b == 0),
+            };
+            if same {
+                continue;
+            }
+            match runs.last_mut() {
+                Some((start, bytes)) if *start + bytes.len() == at => bytes.extend_from_slice(page),
+                _ => runs.push((at, page.to_vec())),
+            }
+        }
+        Image { size: now.len(), runs: runs.into_iter().map(|(at, bytes)| (at, bytes.into_boxed_slice())).collect() }
+    }
+
+    /// Gives this new instance the memory of `image` and a `Math.random` of its own.
+    pub(crate) fn restore(&mut self, image: &Image, limits: &Limits) -> Result<(), Failure> {
+        let current = self.memory.data_size(&self.store);
+        if image.size > current {
+            let pages = ((image.size - current) as u64).div_ceil(self.memory.page_size(&self.store));
+            if self.memory.grow(&mut self.store, pages).is_err() {
+                return Err(Failure {
+                    error: ScriptError::MemoryLimit { limit_bytes: limits.memory_bytes },
+                    console: Vec::new(),
+                });
+            }
+        }
+        let data = self.memory.data_mut(&mut self.store);
+        for (at, bytes) in &image.runs {
+            let Some(slot) = data.get_mut(*at..*at + bytes.len()) else {
+                return Err(Failure {
+                    error: ScriptError::Internal { message: "the compiled script's memory is out of bounds".into() },
+                    console: Vec::new(),
+                });
+            };
+            slot.copy_from_slice(bytes);
+        }
+        let reseed = self.reseed.clone();
+        self.run(limits, limits.time, |store| reseed.call(store, ()).map(|()| 0))?;
+        Ok(())
     }
 
     /// Makes the next calls record the payload properties they read (see [`Guest::call`]).

@@ -41,7 +41,7 @@ pub use error::{Named, RuntimeError, SCRIPT_NAME, ScriptError, StackFrame};
 
 use expression::Expression;
 use host::HostState;
-use instance::{Failure, Guest, TICK};
+use instance::{Failure, Guest, Image, TICK};
 
 /// The guest: boa_engine built for `wasm32-wasip1` by `build.rs` from `sandbox/`.
 const GUEST_WASM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/sandbox-guest.wasm"));
@@ -342,6 +342,7 @@ impl Sandbox {
             source: Arc::from(source),
             limits,
             isolation: Isolation::Warm,
+            image: None,
             pool: Mutex::new(vec![guest]),
             max_idle: idle_instances(),
             expression: None,
@@ -391,6 +392,10 @@ pub struct Script {
     limits: Limits,
     /// Whether calls reuse warm instances or each get a new one.
     isolation: Isolation,
+    /// The memory of an instance with this script compiled, which fresh instances start from
+    /// (taken by [`Script::with_isolation`] for [`Isolation::Fresh`]; without it, a fresh
+    /// instance compiles the script).
+    image: Option<Image>,
     /// Idle, healthy instances (none with [`Isolation::Fresh`]).
     pool: Mutex<Vec<Guest>>,
     /// Most idle instances kept.
@@ -407,12 +412,16 @@ impl Script {
 
     /// This script with its calls isolated as `isolation` says (compiled scripts start
     /// [`Isolation::Warm`]).
+    ///
+    /// For [`Isolation::Fresh`] it keeps the memory of an instance with the script compiled, so
+    /// that each call's new instance starts from it instead of compiling the script again.
     pub fn with_isolation(mut self, isolation: Isolation) -> Script {
         self.isolation = isolation;
-        if isolation == Isolation::Fresh
-            && let Ok(pool) = self.pool.get_mut()
-        {
-            pool.clear();
+        if isolation == Isolation::Fresh {
+            let compiled = self.pool.get_mut().ok().and_then(|pool| std::mem::take(pool).pop());
+            let compiled = compiled.or_else(|| self.new_instance().ok());
+            let new = Guest::instantiate(&self.shared.pre, &self.limits).ok();
+            self.image = compiled.zip(new).map(|(compiled, new)| compiled.image(&new));
         }
         self
     }
@@ -450,10 +459,11 @@ impl Script {
     }
 
     /// Runs `map(payload, request)` in a new instance, discarded afterwards: the strongest
-    /// isolation, at the cost of an instance of the snapshot and a compilation of the script per
-    /// event (a few hundred microseconds).
+    /// isolation, at the cost of an instance of the snapshot and, unless the script was made
+    /// [`Isolation::Fresh`] (which keeps the compiled script's memory to start from), a
+    /// compilation of the script per event.
     pub fn call_in_fresh_instance(&self, payload_json: &[u8], request: &RequestInfo) -> ScriptOutcome {
-        self.in_author_terms(match self.new_instance() {
+        self.in_author_terms(match self.fresh_instance() {
             Ok(guest) => self.call_in(guest, payload_json, request, false),
             Err(failure) => ScriptOutcome { result: Err(failure.error), console: failure.console },
         })
@@ -516,6 +526,18 @@ impl Script {
             }
             Err(Failure { error, console }) => ScriptOutcome { result: Err(error), console },
         }
+    }
+
+    /// A new instance with this script compiled in it: its memory restored from the script's
+    /// image when there is one, else compiled.
+    fn fresh_instance(&self) -> Result<Guest, Failure> {
+        let Some(image) = &self.image else {
+            return self.new_instance();
+        };
+        let mut guest = Guest::instantiate(&self.shared.pre, &self.limits)
+            .map_err(|error| Failure { error, console: Vec::new() })?;
+        guest.restore(image, &self.limits)?;
+        Ok(guest)
     }
 
     /// A new instance with this script compiled in it.
@@ -599,23 +621,46 @@ mod tests {
     use super::{Isolation, Limits, RequestInfo, Sandbox, leaves};
     use std::time::Duration;
 
+    /// One sandbox for these tests, and limits that a loaded machine (the guest compiled on a
+    /// cache miss beside other tests) cannot reach.
+    fn sandbox() -> (&'static Sandbox, Limits) {
+        static SANDBOX: std::sync::OnceLock<Sandbox> = std::sync::OnceLock::new();
+        let sandbox = SANDBOX.get_or_init(|| Sandbox::new(None).expect("the sandbox starts"));
+        (sandbox, Limits { time: Duration::from_secs(10), ..Limits::default() })
+    }
+
     #[test]
     fn fresh_isolation_keeps_no_instance_between_calls() {
-        let sandbox = Sandbox::new(None).unwrap();
+        let (sandbox, limits) = sandbox();
         let source = "let n = 0; function map(p) { n += 1; return [p.id, n]; }";
         let idle = |script: &super::Script| script.pool.lock().unwrap().len();
         let request = RequestInfo::bare(0);
-        let warm = sandbox.compile(source, Limits::default()).unwrap();
+        let warm = sandbox.compile(source, limits).unwrap();
         assert_eq!(warm.isolation(), Isolation::Warm);
         assert_eq!(warm.call(b"{\"id\": 1}", &request).result, Ok(serde_json::json!([1, 1])));
         assert_eq!(idle(&warm), 1);
-        let fresh = sandbox.compile(source, Limits::default()).unwrap().with_isolation(Isolation::Fresh);
+        let fresh = sandbox.compile(source, limits).unwrap().with_isolation(Isolation::Fresh);
         assert_eq!(idle(&fresh), 0);
         for id in 1..=3 {
             let outcome = fresh.call(format!("{{\"id\": {id}}}").as_bytes(), &request);
             assert_eq!(outcome.result, Ok(serde_json::json!([id, 1])));
             assert_eq!(idle(&fresh), 0);
         }
+    }
+
+    #[test]
+    fn fresh_instances_of_a_compiled_script_draw_their_own_random_numbers() {
+        // The top level draws a number at compile time, so the compiled script's memory holds a
+        // seeded generator: each new instance restored from it must be reseeded.
+        let (sandbox, limits) = sandbox();
+        let source = "const first = Math.random(); function map(p) { return [Math.random(), Math.random()]; }";
+        let fresh = sandbox.compile(source, limits).unwrap().with_isolation(Isolation::Fresh);
+        assert!(fresh.image.is_some());
+        let request = RequestInfo::bare(0);
+        let draws: Vec<_> = (0..3).map(|_| fresh.call(b"{}", &request).result.unwrap()).collect();
+        assert_ne!(draws[0], draws[1]);
+        assert_ne!(draws[1], draws[2]);
+        assert_ne!(draws[0], draws[2]);
     }
 
     #[test]
