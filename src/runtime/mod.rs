@@ -418,8 +418,12 @@ impl Script {
     pub fn with_isolation(mut self, isolation: Isolation) -> Script {
         self.isolation = isolation;
         if isolation == Isolation::Fresh {
-            let compiled = self.pool.get_mut().ok().and_then(|pool| std::mem::take(pool).pop());
-            let compiled = compiled.or_else(|| self.new_instance().ok());
+            // A new instance, not one from the pool: the image is the state right after the
+            // compilation, whatever calls the script made before.
+            if let Ok(pool) = self.pool.get_mut() {
+                pool.clear();
+            }
+            let compiled = self.new_instance().ok();
             let new = Guest::instantiate(&self.shared.pre, &self.limits).ok();
             self.image = compiled.zip(new).map(|(compiled, new)| compiled.image(&new));
         }
