@@ -116,9 +116,10 @@ pub enum Isolation {
     /// leave state for the next (tens of microseconds per call).
     #[default]
     Warm,
-    /// Every call runs in a new instance of the snapshot, discarded afterwards: no memory at all
-    /// is shared between events, at the cost of an instance and a compilation of the script per
-    /// call (hundreds of microseconds).
+    /// Every call runs in a new instance, discarded afterwards: no memory at all is shared
+    /// between events. Each new instance starts from the memory the script's compilation left
+    /// (kept once), so the cost per call is an instance, not a compilation (hundreds of
+    /// microseconds).
     Fresh,
 }
 
