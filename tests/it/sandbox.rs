@@ -6,7 +6,8 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use hookmap::runtime::{
-    ConsoleLine, Limits, ModuleSource, RequestInfo, Sandbox, SandboxConfig, Script, ScriptError, ScriptOutcome,
+    ConsoleLine, Isolation, Limits, ModuleSource, RequestInfo, Sandbox, SandboxConfig, Script, ScriptError,
+    ScriptOutcome,
 };
 use serde_json::{Value, json};
 
@@ -587,6 +588,44 @@ fn scripts_run_in_parallel_from_several_threads() {
             });
         }
     });
+}
+
+// --- fresh isolation: a new instance per call, started from the compiled script's memory ---
+
+/// Compiles `source` with `limits` for a new instance per call.
+fn fresh(source: &str, limits: Limits) -> Script {
+    script_with(source, limits).with_isolation(Isolation::Fresh)
+}
+
+#[test]
+fn hostile_calls_under_fresh_isolation_fail_with_their_limit_and_the_next_call_works() {
+    let limits = Limits { time: Duration::from_secs(2), ..Limits::default() };
+    let script = fresh(
+        "function map(p) {\n\
+           if (p.kind === 'loop') { while (true) {} }\n\
+           if (p.kind === 'memory') { const a = []; while (true) a.push({ i: a.length }); }\n\
+           if (p.kind === 'stack') { const f = (n) => f(n + 1) + 1; return f(0); }\n\
+           return { fine: p.kind };\n\
+         }",
+        limits,
+    );
+    assert_eq!(err(&script, json!({"kind": "loop"})), ScriptError::TimeLimit { limit: limits.time });
+    assert!(is_memory_limit(&err(&script, json!({"kind": "memory"}))));
+    assert!(is_stack_overflow(&err(&script, json!({"kind": "stack"}))));
+    assert_eq!(ok(&script, json!({"kind": "after"})), json!({"fine": "after"}));
+}
+
+#[test]
+fn a_fresh_instance_gets_the_memory_a_top_level_grew_at_compile_time() {
+    // The top level's array makes the compiled script's memory larger than a new instance's.
+    let script = fresh(
+        "const table = Array.from({ length: 200000 }, (_, i) => i * 2);\n\
+         function map(p) { table[0] = p.n; return [table[0], table[199999], table.length]; }",
+        Limits { time: Duration::from_secs(5), ..Limits::default() },
+    );
+    for n in 1..=3 {
+        assert_eq!(ok(&script, json!({"n": n})), json!([n, 399998, 200000]));
+    }
 }
 
 // --- the module cache ---
