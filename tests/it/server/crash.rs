@@ -25,18 +25,26 @@ fn spawn(dir: &std::path::Path) -> Process {
     spawn_with(dir, &[], &[])
 }
 
-/// `hookmap serve` on `dir` with more arguments and environment variables.
-fn spawn_with(dir: &std::path::Path, more: &[&str], env: &[(&str, &str)]) -> Process {
-    let mut child = crate::hookmap_command()
-        .args(["serve", "--ingest-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0", "--data-dir"])
+/// The `hookmap serve` command on `dir` listening on `ingest` and `admin`, with the tests'
+/// admin token, its stdout piped and its stderr dropped.
+fn serve_command(dir: &std::path::Path, ingest: &str, admin: &str) -> Command {
+    let mut command = crate::hookmap_command();
+    command
+        .args(["serve", "--ingest-addr", ingest, "--admin-addr", admin, "--data-dir"])
         .arg(dir)
-        .args(more)
-        .envs(env.iter().copied())
         .env("HOOKMAP_ADMIN_TOKEN", ADMIN_TOKEN)
         .env("HOOKMAP_LOG", "warn")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(Stdio::null());
+    command
+}
+
+/// `hookmap serve` on `dir` with more arguments and environment variables.
+fn spawn_with(dir: &std::path::Path, more: &[&str], env: &[(&str, &str)]) -> Process {
+    let mut child = serve_command(dir, "127.0.0.1:0", "127.0.0.1:0")
+        .args(more)
+        .envs(env.iter().copied())
         .spawn()
         .expect("spawn hookmap serve");
     let stdout = child.stdout.take().expect("stdout");
@@ -174,16 +182,7 @@ async fn a_server_whose_stdout_reader_is_gone_keeps_serving_and_stops_cleanly() 
     let dir = temp_dir("stdout-gone");
     let free = || std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port");
     let (ingest, admin) = (free(), free());
-    let mut child = crate::hookmap_command()
-        .args(["serve", "--ingest-addr", &ingest.to_string(), "--admin-addr", &admin.to_string(), "--data-dir"])
-        .arg(&dir)
-        .env("HOOKMAP_ADMIN_TOKEN", ADMIN_TOKEN)
-        .env("HOOKMAP_LOG", "warn")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn hookmap serve");
+    let mut child = serve_command(&dir, &ingest.to_string(), &admin.to_string()).spawn().expect("spawn hookmap serve");
     // Nobody reads what the server prints: its start-up report meets a closed pipe.
     drop(child.stdout.take());
     let mut up = false;
