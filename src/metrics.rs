@@ -31,6 +31,19 @@ pub struct Gauges {
     pub cache: crate::mapping::cache::CacheStats,
     /// Triggers configured.
     pub triggers: usize,
+    /// What the ingest front end holds: bytes of request bodies being received, and
+    /// requests being mapped and committed.
+    pub ingest: IngestGauges,
+}
+
+/// What the ingest front end holds at one moment.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct IngestGauges {
+    /// Bytes of request bodies received and not yet answered, of the budget
+    /// `maxInFlight × maxBodyBytes`.
+    pub body_bytes: u64,
+    /// Requests holding one of the `maxInFlight` slots.
+    pub in_flight: u64,
 }
 
 impl Metrics {
@@ -85,7 +98,7 @@ impl Metrics {
         for (result, n) in self.attempts.lock().unwrap_or_else(PoisonError::into_inner).iter() {
             let _ = writeln!(out, "hookmap_delivery_attempts_total{{result=\"{result}\"}} {n}");
         }
-        let gauges_list: [(&str, &str, &str, u64); 8] = [
+        let gauges_list: [(&str, &str, &str, u64); 10] = [
             ("hookmap_outbox_depth", "gauge", "Events pending delivery or acknowledgement.", gauges.outbox_depth),
             ("hookmap_write_queue", "gauge", "Jobs waiting for the writer.", gauges.write_queue as u64),
             ("hookmap_commits_total", "counter", "Group-commit transactions.", gauges.commits.0),
@@ -99,6 +112,18 @@ impl Metrics {
             ("hookmap_mapping_cache_misses_total", "counter", "Compiled-mapping cache misses.", gauges.cache.misses),
             ("hookmap_mapping_cache_entries", "gauge", "Compiled mappings in the cache.", gauges.cache.len as u64),
             ("hookmap_triggers", "gauge", "Triggers configured.", gauges.triggers as u64),
+            (
+                "hookmap_ingest_body_bytes",
+                "gauge",
+                "Bytes of ingest request bodies held, of maxInFlight x maxBodyBytes.",
+                gauges.ingest.body_bytes,
+            ),
+            (
+                "hookmap_ingest_in_flight",
+                "gauge",
+                "Ingest requests being mapped and committed.",
+                gauges.ingest.in_flight,
+            ),
         ];
         for (name, kind, help, value) in gauges_list {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}");

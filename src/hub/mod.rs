@@ -206,14 +206,16 @@ impl Hub {
         Ok(())
     }
 
-    /// The gauges of the metrics: outbox depth, write queue, commits, cache, triggers.
-    pub async fn gauges(&self) -> crate::metrics::Gauges {
+    /// The gauges of the metrics: outbox depth, write queue, commits, cache, triggers, and
+    /// `ingest`, what the front end reports it holds.
+    pub async fn gauges(&self, ingest: crate::metrics::IngestGauges) -> crate::metrics::Gauges {
         crate::metrics::Gauges {
             outbox_depth: self.store.depth().await.unwrap_or(0),
             write_queue: self.store.queued(),
             commits: self.store.commit_counts(),
             cache: self.cache.stats(),
             triggers: self.registry.len(),
+            ingest,
         }
     }
 }

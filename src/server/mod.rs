@@ -86,6 +86,16 @@ pub struct State {
     body_budget: Semaphore,
 }
 
+/// The ingest requests mapped and committed at once: `maxInFlight`, at least one.
+fn in_flight_slots(config: &Config) -> usize {
+    config.max_in_flight.max(1)
+}
+
+/// The bytes of ingest bodies held at once: `maxInFlight × maxBodyBytes`.
+fn body_budget_bytes(config: &Config) -> usize {
+    in_flight_slots(config).saturating_mul(config.max_body_bytes.max(1)).min(Semaphore::MAX_PERMITS)
+}
+
 fn token_hash(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()
 }
@@ -102,10 +112,9 @@ impl State {
     /// its store are dropped; [`WriterThread::join`] waits for that.
     pub async fn open(config: Config, base_url: &str, admin_token: &str) -> Result<(State, WriterThread), StartError> {
         let (hub, writer) = open_hub(&config, base_url).await?;
-        let budget = config.max_in_flight.max(1).saturating_mul(config.max_body_bytes.max(1));
         let state = State {
-            in_flight: Semaphore::new(config.max_in_flight.max(1)),
-            body_budget: Semaphore::new(budget.min(Semaphore::MAX_PERMITS)),
+            in_flight: Semaphore::new(in_flight_slots(&config)),
+            body_budget: Semaphore::new(body_budget_bytes(&config)),
             config,
             hub: Arc::new(hub),
             admin_token_hash: token_hash(admin_token),
@@ -126,6 +135,15 @@ impl State {
             max_bytes: self.config.max_body_bytes,
             timeout: Duration::from_millis(self.config.body_timeout_ms),
             budget: Some(&self.body_budget),
+        }
+    }
+
+    /// What the ingest front end holds: body bytes of the budget, and slots taken.
+    fn ingest_gauges(&self) -> crate::metrics::IngestGauges {
+        let held = |total: usize, semaphore: &Semaphore| total.saturating_sub(semaphore.available_permits()) as u64;
+        crate::metrics::IngestGauges {
+            body_bytes: held(body_budget_bytes(&self.config), &self.body_budget),
+            in_flight: held(in_flight_slots(&self.config), &self.in_flight),
         }
     }
 
@@ -397,7 +415,7 @@ async fn route(state: Arc<State>, kind: Listener, request: Request<Incoming>, pe
     match kind {
         Listener::Ingest => ingest::handle(&state, request, peer).await,
         Listener::Admin if path == "/metrics" => {
-            let gauges = state.hub.gauges().await;
+            let gauges = state.hub.gauges(state.ingest_gauges()).await;
             http::text_response(StatusCode::OK, "text/plain; version=0.0.4", state.hub.metrics.render(&gauges))
         }
         Listener::Admin if web::is_page(path) => web::serve(request.method(), path),

@@ -79,15 +79,15 @@ async fn health_and_metrics(engine: Engine) {
     let id = t["id"].as_str().unwrap();
     server.hook(t["token"].as_str().unwrap(), &sample()).await;
     server.hook("unknown-token", &sample()).await;
-    let metrics = send(server.admin, "GET", "/metrics", &[], Vec::new()).await;
-    assert_eq!(metrics.status, 200);
-    let text = String::from_utf8(metrics.body).unwrap();
+    let text = server.metrics().await;
     for line in [
         format!("hookmap_requests_total{{trigger=\"{id}\",outcome=\"accepted\"}} 1"),
         "hookmap_requests_total{trigger=\"unknown\",outcome=\"not_found\"} 1".to_owned(),
         "hookmap_mapping_duration_seconds_count 1".to_owned(),
         "hookmap_outbox_depth 1".to_owned(),
         "hookmap_triggers 1".to_owned(),
+        "hookmap_ingest_body_bytes 0".to_owned(),
+        "hookmap_ingest_in_flight 0".to_owned(),
     ] {
         assert!(text.lines().any(|l| l == line), "missing {line:?} in\n{text}");
     }
@@ -95,7 +95,7 @@ async fn health_and_metrics(engine: Engine) {
     assert!(text.lines().any(|l| l == "hookmap_mapping_cache_entries 1"), "{text}");
     let other = json!({"source": {"payload": {"target": {"usersById": "$.id"}}}});
     server.api_ok("PUT", &format!("/api/triggers/{id}/mapping"), Some(other), 200).await;
-    let text = String::from_utf8(send(server.admin, "GET", "/metrics", &[], Vec::new()).await.body).unwrap();
+    let text = server.metrics().await;
     assert!(text.lines().any(|l| l == "hookmap_mapping_cache_entries 1"), "{text}");
     // The ingest listener does not expose metrics.
     assert_eq!(send(server.ingest, "GET", "/metrics", &[], Vec::new()).await.status, 404);

@@ -29,7 +29,7 @@ async fn a_repeated_body_key_answers_the_first_event_and_a_missing_key_is_a_new_
     }
     assert_eq!(server.events(&id).await.len(), 4);
 
-    let metrics = String::from_utf8(send(server.admin, "GET", "/metrics", &[], Vec::new()).await.body).unwrap();
+    let metrics = server.metrics().await;
     assert!(
         metrics.contains(&format!("hookmap_requests_total{{trigger=\"{id}\",outcome=\"duplicate\"}} 1")),
         "{metrics}"

@@ -314,10 +314,12 @@ async fn a_rate_limit_bucket_survives_changes_that_keep_the_limit(engine: Engine
 
 async fn a_full_server_answers_503(engine: Engine) {
     // Bodies being read share `maxInFlight × maxBodyBytes` = 100 bytes: a sender that has sent
-    // 90 bytes of its body leaves too little for another.
+    // 90 bytes of its body leaves too little for another. `/metrics` shows the bytes held.
     let mut config = test_config(&engine_dir("busy", engine));
     config.max_in_flight = 1;
     config.max_body_bytes = 100;
+    // Longer than the test: the slow body is never refused for its time.
+    config.body_timeout_ms = 600_000;
     let server = start_with(config).await;
     let (_, token) = live_trigger(&server, json!({})).await;
     let head = format!(
@@ -330,12 +332,12 @@ async fn a_full_server_answers_503(engine: Engine) {
     slow.read_exact(&mut interim).await.unwrap();
     assert_eq!(&interim, b"HTTP/1.1 100 Continue\r\n\r\n");
     slow.write_all(&[b' '; 90]).await.unwrap();
-    let busy = eventually("the 90 bytes to be read", || async {
-        let answer = server.hook(&token, &sample()).await;
-        (answer.status == 503).then_some(answer)
+    eventually("the 90 bytes to be held", || async {
+        (server.metric("hookmap_ingest_body_bytes").await == Some(90)).then_some(())
     })
     .await;
-    assert_eq!(busy.code(), "unavailable");
+    let busy = server.hook(&token, &sample()).await;
+    assert_eq!((busy.status, busy.code()), (503, "unavailable".to_owned()), "{}", String::from_utf8_lossy(&busy.body));
     drop(slow);
     eventually("the budget to be free again", || async {
         (server.hook(&token, &sample()).await.status == 202).then_some(())

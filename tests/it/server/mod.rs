@@ -200,6 +200,20 @@ impl TestServer {
         send(self.ingest, "POST", &format!("/hooks/{token}"), &all, body).await
     }
 
+    /// The admin listener's `/metrics` text.
+    pub async fn metrics(&self) -> String {
+        let answer = send(self.admin, "GET", "/metrics", &[], Vec::new()).await;
+        assert_eq!(answer.status, 200);
+        String::from_utf8(answer.body).unwrap()
+    }
+
+    /// The value of the unlabelled metric `name`.
+    pub async fn metric(&self, name: &str) -> Option<u64> {
+        let text = self.metrics().await;
+        let value = text.lines().find_map(|line| line.strip_prefix(name)?.strip_prefix(' ').map(str::to_owned));
+        value.and_then(|v| v.parse().ok())
+    }
+
     /// Creates a trigger from `body`; its JSON.
     pub async fn create(&self, body: Value) -> Value {
         self.api_ok("POST", "/api/triggers", Some(body), 201).await

@@ -16,11 +16,6 @@ fn filtered_mapping() -> Value {
     }})
 }
 
-async fn metrics(server: &TestServer) -> String {
-    let answer = send(server.admin, "GET", "/metrics", &[], Vec::new()).await;
-    String::from_utf8(answer.body).unwrap()
-}
-
 async fn a_structured_skip_rule_answers_202_skipped_and_makes_no_event(engine: Engine) {
     let server = start_server_on(engine).await;
     let (id, token) = live_trigger(&server, json!({"mapping": filtered_mapping()})).await;
@@ -38,7 +33,7 @@ async fn a_structured_skip_rule_answers_202_skipped_and_makes_no_event(engine: E
     let held = server.api_ok("GET", &format!("/api/triggers/{id}/held"), None, 200).await;
     assert_eq!(held["held"], json!([]));
 
-    let metrics = metrics(&server).await;
+    let metrics = server.metrics().await;
     assert!(
         metrics.contains(&format!("hookmap_requests_total{{trigger=\"{id}\",outcome=\"skipped\"}} 2")),
         "{metrics}"
