@@ -104,6 +104,15 @@ pub(crate) fn load(engine: &Engine, path: &Path) -> Option<Module> {
     unsafe { Module::deserialize(engine, body) }.ok()
 }
 
+/// `module` loaded into `engine` (another configuration of the same compiler), or `None` when
+/// `engine` cannot run code compiled for `module`'s engine.
+pub(super) fn copy_into(engine: &Engine, module: &Module) -> Option<Module> {
+    let bytes = module.serialize().ok()?;
+    // SAFETY: `bytes` are what `Module::serialize` just produced in this process; wasmtime checks
+    // that `engine`'s compiler and configuration can run them and refuses them otherwise.
+    unsafe { Module::deserialize(engine, &bytes) }.ok()
+}
+
 /// Writes the entry for `module` at `path`, atomically (a temporary file renamed into place).
 fn store(module: &Module, dir: &Path, path: &Path) -> Result<(), RuntimeError> {
     let cache_error = |path: &Path, source| RuntimeError::Cache { path: path.to_owned(), source };
