@@ -275,8 +275,8 @@ struct Shared {
 impl Shared {
     /// The pool of fresh instances, started on first use with two slots a core.
     fn pooled(&self) -> Option<&pooled::Pooled> {
-        let slots = u32::try_from(idle_instances()).unwrap_or(u32::MAX);
-        self.pooled.get_or_init(|| pooled::Pooled::start(self.pre.module(), slots)).as_ref()
+        let start = || pooled::Pooled::start(self.pre.module(), u32::try_from(idle_instances()).unwrap_or(u32::MAX));
+        self.pooled.get_or_init(start).as_ref()
     }
 
     /// A new instance for one fresh call: from the pool, else (every slot taken, or a memory
