@@ -43,7 +43,7 @@ pub(crate) struct Image {
     /// The memory's size, bytes.
     size: usize,
     /// Offsets and contents of the runs of pages that differ.
-    runs: Vec<(usize, Box<[u8]>)>,
+    runs: Vec<(usize, Vec<u8>)>,
 }
 
 /// The granularity of an [`Image`]: the host's page, the unit of copy-on-write.
@@ -178,7 +178,7 @@ impl Guest {
                 _ => runs.push((at, page.to_vec())),
             }
         }
-        Image { size: now.len(), runs: runs.into_iter().map(|(at, bytes)| (at, bytes.into_boxed_slice())).collect() }
+        Image { size: now.len(), runs }
     }
 
     /// Gives this new instance the memory of `image` and a `Math.random` of its own.
