@@ -108,11 +108,7 @@ export async function openSecurity(trigger, saved) {
   };
   const form = h('form', {method: 'dialog', onsubmit: async (event) => {
     event.preventDefault();
-    if (!await presetLoad) {
-      formError.textContent = 'Fix the marked fields first.';
-      return;
-    }
-    const checked = validate();
+    const checked = await presetLoad && validate();
     if (!checked) {
       formError.textContent = 'Fix the marked fields first.';
       return;
